@@ -1,0 +1,331 @@
+"""The typed config: one flat model with Axolotl's key names, each field documented where it is declared.
+
+Validation here never looks at the machine (no CUDA or flash-attn checks): `bf16: auto` stays "auto" and is resolved
+when training starts. Choices Axolotl offers but Hellbender does not implement yet fail with "not supported yet" and the
+list of what is supported, so a user never trains silently on something other than what they asked for.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SUPPORTED_OPTIMIZERS = ("adamw_torch", "adamw_torch_fused")
+AXOLOTL_OPTIMIZERS = frozenset({
+    "adamw_hf", "adamw_torch_xla", "adamw_torch_npu_fused", "adamw_apex_fused", "adamw_anyprecision",
+    "adamw_torch_4bit", "adamw_torch_8bit", "adamw_bnb_8bit", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit",
+    "adafactor", "ademamix", "ademamix_8bit", "paged_ademamix_8bit", "paged_ademamix_32bit", "sgd", "adagrad",
+    "rmsprop", "rmsprop_bnb", "rmsprop_bnb_8bit", "rmsprop_bnb_32bit", "lion_8bit", "lion_32bit", "paged_lion_8bit",
+    "paged_lion_32bit", "galore_adamw", "galore_adamw_8bit", "galore_adafactor", "galore_adamw_layerwise",
+    "galore_adamw_8bit_layerwise", "galore_adafactor_layerwise", "lomo", "adalomo", "grokadamw", "schedule_free_adamw",
+    "schedule_free_radam", "schedule_free_sgd", "optimi_adamw", "ao_adamw_4bit", "ao_adamw_8bit", "ao_adamw_fp8",
+    "adopt_adamw", "came_pytorch", "muon", "dion", "apollo_adamw", "stable_adamw",
+})
+SUPPORTED_SCHEDULERS = ("cosine", "linear", "constant")
+AXOLOTL_SCHEDULERS = frozenset({
+    "one_cycle", "rex", "constant_with_warmup", "cosine_with_restarts", "cosine_with_min_lr", "polynomial",
+    "inverse_sqrt", "reduce_lr_on_plateau", "warmup_stable_decay", "log_wsd", "jagged",
+})
+SUPPORTED_CHAT_TEMPLATES = ("tokenizer_default", "chatml", "jinja")
+AXOLOTL_CHAT_TEMPLATES = frozenset({
+    "alpaca", "mistral_v1", "mistral_v2v3", "mistral_v3_tekken", "mistral_v7_tekken", "gemma", "gemma3", "gemma3n",
+    "cohere", "llama3", "llama3_2_vision", "llama4", "phi_3", "phi_35", "phi_4", "deepseek_v2", "deepseek_v3", "jamba",
+    "qwen_25", "qwen3", "qwen2_vl", "falcon_h1", "exaone", "metharme", "pixtral", "llava", "command_a", "aya",
+    "tokenizer_default_fallback_chatml", "tokenizer_default_fallback_alpaca", "gpt_oss", "granite",
+})
+SPECIAL_TOKEN_KEYS = ("bos_token", "eos_token", "pad_token", "unk_token")
+
+
+def _check_choice(value: Any, supported: tuple[str, ...], axolotl_known: frozenset[str], what: str) -> Any:
+    """Pass a supported name through; explain anything else (Axolotl name not implemented yet, or a typo)."""
+    if not isinstance(value, str) or value in supported:
+        return value  # non-strings get pydantic's own type error
+    listed = ", ".join(supported)
+    if value in axolotl_known:
+        raise ValueError(
+            f"{what} '{value}' is known to Axolotl but not supported by Hellbender yet; supported: {listed}"
+        )
+    close = difflib.get_close_matches(value, [*supported, *axolotl_known], n=1, cutoff=0.75)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    raise ValueError(f"unknown {what} '{value}'; supported: {listed}{hint}")
+
+
+class DatasetConfig(BaseModel):
+    """One entry of `datasets:`: where the rows come from and how a row becomes a prompt/response."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(description="Hugging Face hub dataset id, or a local file or folder to read rows from.")
+    type: str = Field(
+        default="alpaca",
+        description="Prompt format that turns one row into text (e.g. alpaca, chat_template); default alpaca.",
+    )
+    ds_type: Literal["json", "csv", "parquet", "arrow", "text"] | None = Field(
+        default=None,
+        description="File format of local data (json, csv, parquet, arrow, text); empty = infer from the extension.",
+    )
+    data_files: list[str] | None = Field(
+        default=None,
+        description="Specific file(s) inside `path` to read (one name or a list); empty = every data file found.",
+    )
+    split: str = Field(default="train", description="Which split of the dataset to read; default train.")
+    name: str | None = Field(
+        default=None, description="Configuration (subset) name of a hub dataset, if it has several."
+    )
+    field_messages: str = Field(
+        default="messages",
+        description="Column that holds the list of chat messages, for type chat_template; default messages.",
+    )
+    chat_template: str | None = Field(
+        default=None,
+        description="Chat template for this dataset only (tokenizer_default, chatml); empty = the top-level one.",
+    )
+
+    @field_validator("data_files", mode="before")
+    @classmethod
+    def _one_file_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("type")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        from hellbender.data import formats  # lazy: the config must import without the data stage
+
+        valid = formats.registered_formats()
+        if value not in valid:
+            close = difflib.get_close_matches(value, valid, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ValueError(f"unknown prompt format '{value}'; expected one of: {', '.join(valid)}{hint}")
+        return value
+
+    @field_validator("chat_template", mode="before")
+    @classmethod
+    def _chat_template(cls, value: Any) -> Any:
+        return _check_choice(value, SUPPORTED_CHAT_TEMPLATES[:2], AXOLOTL_CHAT_TEMPLATES | {"jinja"}, "chat template")
+
+
+class Config(BaseModel):
+    """Everything one fine-tuning run needs, flat, with Axolotl's key names."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # --- model ---
+    base_model: str = Field(description="Model to fine-tune: a Hugging Face hub id or a local folder with the weights.")
+    base_model_config: str | None = Field(
+        default=None, description="Where to read the model's config.json from; empty = same as base_model."
+    )
+    tokenizer_config: str | None = Field(
+        default=None, description="Where to read the tokenizer from; empty = same as base_model."
+    )
+    model_type: str | None = Field(
+        default=None, description="transformers class to load the model with (e.g. AutoModelForCausalLM); empty = auto."
+    )
+    tokenizer_type: str | None = Field(
+        default=None, description="transformers class to load the tokenizer with (e.g. AutoTokenizer); empty = auto."
+    )
+    trust_remote_code: bool = Field(
+        default=False, description="Allow running Python code shipped with the model on the hub; default false."
+    )
+
+    # --- data ---
+    datasets: list[DatasetConfig] = Field(min_length=1, description="Training data: one or more dataset entries.")
+    dataset_prepared_path: str = Field(
+        default="last_run_prepared",
+        description="Folder where tokenized data is cached and reused; default last_run_prepared.",
+    )
+    val_set_size: float = Field(
+        default=0.0,
+        ge=0,
+        description="Held-out evaluation rows: below 1 a fraction of the data (0.05 = 5%), 1 or more a row count; "
+        "default 0 (no evaluation).",
+    )
+    sequence_len: int = Field(default=2048, gt=0, description="Maximum length of one training sample, in tokens.")
+    excess_length_strategy: Literal["drop", "truncate"] = Field(
+        default="drop",
+        description="What to do with samples longer than sequence_len: drop them or truncate them; default drop.",
+    )
+    train_on_inputs: bool = Field(
+        default=False,
+        description="Also compute the loss on prompt tokens, not only on responses; default false.",
+    )
+    special_tokens: dict[str, str] = Field(
+        default_factory=dict,
+        description="Tokens to set on the tokenizer, keys among bos_token, eos_token, pad_token, unk_token.",
+    )
+    chat_template: str | None = Field(
+        default=None,
+        description="Chat template for chat datasets: tokenizer_default (the model's own), chatml, or jinja (use "
+        "chat_template_jinja); empty = tokenizer_default.",
+    )
+    chat_template_jinja: str | None = Field(
+        default=None, description="A raw Jinja chat template; used with chat_template: jinja (or chat_template empty)."
+    )
+
+    # --- output ---
+    output_dir: str = Field(default="./model-out", description="Folder for checkpoints, logs and the final model.")
+
+    # --- adapter ---
+    adapter: Literal["lora"] | None = Field(
+        default=None, description="Parameter-efficient method: lora; empty = full fine-tune of every weight."
+    )
+    lora_r: int = Field(default=8, gt=0, description="LoRA rank (size of the low-rank update); default 8.")
+    lora_alpha: int = Field(
+        default=16, gt=0, description="LoRA scaling numerator: the update is scaled by lora_alpha / lora_r; default 16."
+    )
+    lora_dropout: float = Field(
+        default=0.0, ge=0, lt=1, description="Dropout probability on the LoRA input, 0 to <1; default 0."
+    )
+    lora_target_modules: list[str] | None = Field(
+        default=None,
+        description="Names of the modules to adapt (e.g. q_proj, v_proj; one name or a list); empty = peft's default "
+        "for the architecture.",
+    )
+    lora_target_linear: bool = Field(
+        default=False, description="Adapt every linear layer except the output head; default false."
+    )
+    lora_model_dir: str | None = Field(
+        default=None, description="Folder of an existing LoRA adapter to start from; empty = a new adapter."
+    )
+
+    # --- training ---
+    micro_batch_size: int = Field(default=1, gt=0, description="Samples per device per forward pass; default 1.")
+    gradient_accumulation_steps: int = Field(
+        default=1, gt=0, description="Micro-batches accumulated before each optimizer step; default 1."
+    )
+    num_epochs: float = Field(
+        default=1.0, gt=0, description="Passes over the training data (may be fractional); default 1."
+    )
+    max_steps: int | None = Field(
+        default=None, gt=0, description="Stop after this many optimizer steps, overriding num_epochs; empty = no limit."
+    )
+    learning_rate: float = Field(
+        default=5e-5,
+        gt=0,
+        description="Peak learning rate; default 5e-5 (transformers' default, for full fine-tunes); LoRA usually "
+        "wants 1e-4 to 2e-4.",
+    )
+    lr_scheduler: str = Field(
+        default="cosine", description="Learning-rate schedule after warmup: cosine, linear or constant; default cosine."
+    )
+    warmup_steps: int | None = Field(
+        default=None,
+        ge=0,
+        description="Optimizer steps of linear warmup from 0; empty = no warmup unless warmup_ratio.",
+    )
+    warmup_ratio: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Warmup as a fraction (0 to 1) of all steps; do not set with warmup_steps.",
+    )
+    weight_decay: float = Field(default=0.0, ge=0, description="Decoupled (AdamW) weight decay; default 0.")
+    max_grad_norm: float = Field(
+        default=1.0,
+        ge=0,
+        description="Clip the gradient norm to this value before each step; 0 = no clipping; default 1.",
+    )
+    optimizer: str = Field(
+        default="adamw_torch", description="Optimizer: adamw_torch or adamw_torch_fused (CUDA); default adamw_torch."
+    )
+    bf16: bool | Literal["auto"] = Field(
+        default="auto",
+        description="Train in bfloat16 mixed precision: true, false, or auto (use it when the GPU supports it).",
+    )
+    fp16: bool = Field(default=False, description="Train in float16 mixed precision (older GPUs); default false.")
+    tf32: bool = Field(default=False, description="Allow TF32 matrix math on Ampere or newer GPUs; default false.")
+    gradient_checkpointing: bool = Field(
+        default=False,
+        description="Recompute activations in the backward pass: less memory, about 30% slower; default false.",
+    )
+    seed: int = Field(default=42, description="Random seed for data order, initialization and dropout; default 42.")
+
+    # --- logging, evaluation, saving ---
+    logging_steps: int = Field(
+        default=1, gt=0, description="Log loss and learning rate every this many steps; default 1."
+    )
+    evals_per_epoch: int | None = Field(
+        default=None, gt=0, description="Evaluations on the held-out set per epoch; empty = once at the end."
+    )
+    saves_per_epoch: int | None = Field(
+        default=None, gt=0, description="Checkpoints saved per epoch; empty = only the final model."
+    )
+    strict: bool = Field(
+        default=False,
+        description="As in Axolotl: when true, command-line overrides may only change keys present in the file "
+        "(Hellbender reports any other as an error); default false.",
+    )
+
+    @field_validator("lora_target_modules", mode="before")
+    @classmethod
+    def _one_module_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("adapter", mode="before")
+    @classmethod
+    def _adapter(cls, value: Any) -> Any:
+        if value == "qlora":
+            raise ValueError("adapter 'qlora' is not supported by Hellbender yet; supported: lora (or empty for full)")
+        return value
+
+    @field_validator("optimizer", mode="before")
+    @classmethod
+    def _optimizer(cls, value: Any) -> Any:
+        return _check_choice(value, SUPPORTED_OPTIMIZERS, AXOLOTL_OPTIMIZERS, "optimizer")
+
+    @field_validator("lr_scheduler", mode="before")
+    @classmethod
+    def _scheduler(cls, value: Any) -> Any:
+        return _check_choice(value, SUPPORTED_SCHEDULERS, AXOLOTL_SCHEDULERS, "lr_scheduler")
+
+    @field_validator("chat_template", mode="before")
+    @classmethod
+    def _chat_template(cls, value: Any) -> Any:
+        return _check_choice(value, SUPPORTED_CHAT_TEMPLATES, AXOLOTL_CHAT_TEMPLATES, "chat template")
+
+    @field_validator("bf16", mode="before")
+    @classmethod
+    def _bf16(cls, value: Any) -> Any:
+        if isinstance(value, bool) or value == "auto":
+            return value
+        raise ValueError(f"expected true, false or auto, got {value!r}")
+
+    @field_validator("special_tokens")
+    @classmethod
+    def _special_tokens(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in value if k not in SPECIAL_TOKEN_KEYS]
+        if bad:
+            allowed = ", ".join(SPECIAL_TOKEN_KEYS)
+            raise ValueError(f"unknown special token(s) {', '.join(bad)}; expected keys among {allowed}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Config:
+        problems = cross_field_problems(self.__dict__)
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+
+def cross_field_problems(values: dict[str, Any]) -> list[str]:
+    """Checks that involve two fields, one line per problem.
+
+    Works on a plain mapping so the loader can also run it when some single field failed (pydantic then skips
+    model validators), keeping "all problems of a file at once" true.
+    """
+    get = values.get
+    problems = []
+    if get("bf16") is True and get("fp16") is True:
+        problems.append("`fp16`: bf16 and fp16 are both true; pick one mixed precision")
+    if get("warmup_steps") is not None and get("warmup_ratio") is not None:
+        problems.append("`warmup_ratio`: warmup_steps and warmup_ratio are both set; keep one")
+    template, jinja = get("chat_template"), get("chat_template_jinja")
+    if jinja and template not in (None, "jinja"):
+        problems.append(
+            f"`chat_template_jinja`: set together with chat_template: {template}; "
+            "remove one, or set chat_template: jinja"
+        )
+    if template == "jinja" and not jinja:
+        problems.append("`chat_template`: 'jinja' needs the template itself in chat_template_jinja")
+    return problems
