@@ -1,0 +1,5 @@
+"""`python -m hellbender` and `accelerate launch -m hellbender train cfg.yml`."""
+
+from hellbender.cli import main
+
+main()

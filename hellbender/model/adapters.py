@@ -1,0 +1,52 @@
+"""Adapters on top of the base model (peft). LoRA now; each method is built here and nowhere else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from peft import LoraConfig, PeftModel, get_peft_model
+from transformers import PreTrainedModel
+
+from hellbender.config import Config
+from hellbender.errors import HellbenderError
+
+
+def lora_config(config: Config) -> LoraConfig:
+    if config.lora_target_linear:
+        targets: list[str] | str | None = "all-linear"
+    else:
+        targets = config.lora_target_modules  # None: peft's per-architecture default (q_proj, v_proj for Llama)
+    return LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=targets,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+
+
+def apply_adapter(model: PreTrainedModel, config: Config) -> PreTrainedModel:
+    """Wrap the model for training: LoRA (new, or continued from `lora_model_dir`) or all weights trainable."""
+    if config.adapter is None:
+        model.requires_grad_(True)
+        return model
+    if config.lora_model_dir:
+        return load_adapter(model, config.lora_model_dir, trainable=True)
+    try:
+        return get_peft_model(model, lora_config(config))
+    except ValueError as exc:
+        raise HellbenderError(
+            f"lora_target_modules: {exc}",
+            hint="list module names that exist in this model (e.g. q_proj, v_proj) or set lora_target_linear: true.",
+        ) from exc
+
+
+def load_adapter(model: PreTrainedModel, adapter_dir: str | Path, trainable: bool = False) -> PeftModel:
+    path = Path(adapter_dir)
+    if not (path / "adapter_config.json").is_file():
+        raise HellbenderError(
+            f"lora_model_dir: no LoRA adapter in `{adapter_dir}` (adapter_config.json is missing).",
+            hint="point it to the output_dir of a LoRA run.",
+        )
+    return PeftModel.from_pretrained(model, str(path), is_trainable=trainable)

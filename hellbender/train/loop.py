@@ -1,0 +1,183 @@
+"""The training loop (DESIGN.md decision 1): one loop for full and LoRA fine-tunes, on Accelerate.
+
+Read top to bottom: build → for each optimizer step, take `gradient_accumulation_steps` micro-batches, count their
+trained tokens across ranks, backpropagate each micro-batch's summed loss divided by that count → clip, step, log,
+evaluate, checkpoint → save the final model beside the resolved config and a manifest.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import DataLoaderConfiguration, set_seed
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from hellbender.config import Config
+from hellbender.data.collate import PadCollator
+from hellbender.data.pipeline import PreparedData, prepare_data
+from hellbender.model.adapters import apply_adapter
+from hellbender.model.load import load_model, load_tokenizer, select_dtype
+from hellbender.train.loss import token_loss_sum, trained_token_count
+from hellbender.train.optim import build_optimizer, build_scheduler
+from hellbender.train.outputs import save_checkpoint, save_final
+from hellbender.train.tracking import MetricsLog
+
+
+@dataclass
+class StepPlan:
+    """How many optimizer steps the run takes and when it evaluates and saves."""
+
+    steps_per_epoch: int
+    total_steps: int
+    eval_every: int | None
+    save_every: int | None
+
+    @classmethod
+    def from_config(cls, config: Config, batches_per_epoch: int) -> "StepPlan":
+        steps_per_epoch = max(1, math.ceil(batches_per_epoch / config.gradient_accumulation_steps))
+        total = config.max_steps or max(1, math.ceil(config.num_epochs * steps_per_epoch))
+        per = lambda n: max(1, steps_per_epoch // n) if n else None  # noqa: E731
+        return cls(steps_per_epoch, total, per(config.evals_per_epoch), per(config.saves_per_epoch))
+
+
+def _mixed_precision(dtype: torch.dtype) -> str:
+    return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "no")
+
+
+def _windows(loader: DataLoader, accumulation: int, start_epoch: int = 0) -> Iterator[tuple[int, list[dict]]]:
+    """Yield (epoch, micro-batches of one optimizer step), reshuffling each epoch; windows never span epochs."""
+    epoch = start_epoch
+    while True:
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(epoch)
+        window: list[dict] = []
+        for batch in loader:
+            window.append(batch)
+            if len(window) == accumulation:
+                yield epoch, window
+                window = []
+        if window:
+            yield epoch, window
+        epoch += 1
+
+
+def evaluate_loss(model: torch.nn.Module, loader: DataLoader, accelerator: Accelerator) -> float:
+    """Mean next-token loss over all trained tokens of the loader (all ranks)."""
+    model.eval()
+    loss_sum = torch.zeros((), device=accelerator.device)
+    tokens = torch.zeros((), device=accelerator.device)
+    with torch.no_grad():
+        for batch in loader:
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            loss_sum += token_loss_sum(logits, batch["labels"])
+            tokens += trained_token_count(batch["labels"])
+    model.train()
+    loss_sum, tokens = accelerator.reduce(loss_sum, "sum"), accelerator.reduce(tokens, "sum")
+    return (loss_sum / tokens.clamp(min=1)).item()
+
+
+def train_step(
+    model: torch.nn.Module, window: list[dict], accelerator: Accelerator
+) -> tuple[float, int]:
+    """Forward/backward over one accumulation window; returns (mean loss per trained token, trained tokens)."""
+    local = sum(trained_token_count(b["labels"]) for b in window)
+    total = accelerator.reduce(torch.as_tensor(local, device=accelerator.device), "sum").clamp(min=1)
+    loss_sum = torch.zeros((), device=accelerator.device)
+    for i, batch in enumerate(window):
+        sync = nullcontext() if i == len(window) - 1 else accelerator.no_sync(model)
+        with sync:
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            summed = token_loss_sum(logits, batch["labels"])
+            # DDP averages gradients over ranks; scaling by the rank count makes it a sum over the global window.
+            accelerator.backward(summed * accelerator.num_processes / total)
+        loss_sum += summed.detach()
+    return (accelerator.reduce(loss_sum, "sum") / total).item(), int(total.item())
+
+
+def _loader(data, config: Config, pad_id: int, shuffle: bool) -> DataLoader:  # noqa: ANN001
+    generator = torch.Generator().manual_seed(config.seed)
+    return DataLoader(
+        data.with_format("python"),
+        batch_size=config.micro_batch_size,
+        shuffle=shuffle,
+        generator=generator if shuffle else None,
+        collate_fn=PadCollator(pad_id),
+    )
+
+
+def train(config: Config, prepared: PreparedData | None = None) -> dict:
+    """Run the fine-tune described by `config`; returns the final metrics (also in output_dir)."""
+    dtype = select_dtype(config)
+    accelerator = Accelerator(
+        mixed_precision=_mixed_precision(dtype),
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+    )
+    set_seed(config.seed)
+    if config.tf32 and torch.cuda.is_available():
+        torch.backends.cuda.matmul.allow_tf32 = True
+    tokenizer = load_tokenizer(config)
+    with accelerator.main_process_first():
+        data = prepared or prepare_data(config, tokenizer)
+    model = load_model(config, tokenizer, dtype)
+    if config.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.enable_input_require_grads()
+    model.config.use_cache = False
+    model = apply_adapter(model, config)
+    optimizer = build_optimizer(model, config)
+    train_loader = _loader(data.train, config, tokenizer.pad_token_id, shuffle=True)
+    val_loader = _loader(data.val, config, tokenizer.pad_token_id, shuffle=False) if data.val else None
+    model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
+    if val_loader is not None:
+        val_loader = accelerator.prepare(val_loader)
+    plan = StepPlan.from_config(config, len(train_loader))
+    scheduler = build_scheduler(optimizer, config, plan.total_steps)
+    output_dir = Path(config.output_dir)
+    log = MetricsLog(output_dir / "metrics.jsonl", enabled=accelerator.is_main_process)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    log.write(event="start", total_steps=plan.total_steps, steps_per_epoch=plan.steps_per_epoch,
+              train_rows=len(data.train), val_rows=len(data.val) if data.val else 0, trainable_params=trainable,
+              dtype=str(dtype).removeprefix("torch."), processes=accelerator.num_processes)
+
+    model.train()
+    started, tokens_seen, last = time.perf_counter(), 0, {}
+    progress = tqdm(total=plan.total_steps, desc="training", disable=not accelerator.is_local_main_process)
+    windows = _windows(train_loader, config.gradient_accumulation_steps)
+    for step in range(1, plan.total_steps + 1):
+        epoch, window = next(windows)
+        loss, trained_tokens = train_step(model, window, accelerator)
+        grad_norm = accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm) if (
+            config.max_grad_norm and config.max_grad_norm > 0) else None
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        tokens_seen += trained_tokens
+        last = {"step": step, "epoch": round(step / plan.steps_per_epoch, 4), "loss": loss,
+                "lr": scheduler.get_last_lr()[0], "trained_tokens": tokens_seen,
+                "grad_norm": float(grad_norm) if grad_norm is not None else None,
+                "trained_tokens_per_s": round(tokens_seen / (time.perf_counter() - started), 1)}
+        if step % config.logging_steps == 0 or step == plan.total_steps:
+            log.write(event="train", **last)
+        progress.set_postfix(loss=f"{loss:.4f}", lr=f"{last['lr']:.2e}")
+        progress.update(1)
+        if val_loader is not None and (
+            (plan.eval_every and step % plan.eval_every == 0) or step == plan.total_steps
+        ):
+            last["eval_loss"] = evaluate_loss(model, val_loader, accelerator)
+            log.write(event="eval", step=step, epoch=last["epoch"], eval_loss=last["eval_loss"])
+            progress.write(f"step {step}: eval_loss {last['eval_loss']:.4f}")
+        if plan.save_every and step % plan.save_every == 0 and step < plan.total_steps:
+            save_checkpoint(accelerator, model, tokenizer, output_dir, step)
+    progress.close()
+    summary = {**last, "train_runtime_s": round(time.perf_counter() - started, 2)}
+    save_final(accelerator, model, tokenizer, config, data, summary)
+    log.write(event="end", **summary)
+    return summary
