@@ -21,7 +21,7 @@ from hellbender.errors import HellbenderError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Fine-tune causal language models from one YAML file (Axolotl key names).")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 ConfigArg = Annotated[Path, typer.Argument(help="YAML config file; config keys may follow as --key value.")]
 

@@ -1,4 +1,4 @@
-"""Config tests run without the data stage: if the prompt-format registry cannot load, stand in for it."""
+"""Fixtures for config tests: write YAML files, a minimal valid config."""
 
 from __future__ import annotations
 
@@ -6,16 +6,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(autouse=True)
-def _formats(monkeypatch: pytest.MonkeyPatch) -> None:
-    from hellbender.data import formats
-
-    try:
-        formats.registered_formats()
-    except Exception:  # the format modules are not written yet
-        monkeypatch.setattr(formats, "registered_formats", lambda: ["alpaca", "chat_template"])
 
 
 @pytest.fixture
