@@ -102,9 +102,12 @@ def train(ctx: typer.Context, config: ConfigArg) -> None:
     """Fine-tune (LoRA or full) as the config says; outputs go to output_dir."""
     from hellbender.train.loop import train as run_training
 
+    from accelerate import PartialState
+
     cfg = _config(config, ctx)
     summary = run_training(cfg)
-    err.print(f"done: {json.dumps(summary)}\nsaved to {cfg.output_dir}")
+    if PartialState().is_main_process:
+        err.print(f"done: {json.dumps(summary)}\nsaved to {cfg.output_dir}")
 
 
 @app.command(context_settings=OVERRIDES)

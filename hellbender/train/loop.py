@@ -117,6 +117,7 @@ def train(config: Config, prepared: PreparedData | None = None) -> dict:
     """Run the fine-tune described by `config`; returns the final metrics (also in output_dir)."""
     dtype = select_dtype(config)
     accelerator = Accelerator(
+        cpu=not torch.cuda.is_available(),  # lets torchrun/accelerate start several CPU processes (gloo)
         mixed_precision=_mixed_precision(dtype),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
     )
@@ -147,6 +148,8 @@ def train(config: Config, prepared: PreparedData | None = None) -> dict:
               train_rows=len(data.train), val_rows=len(data.val) if data.val else 0, trainable_params=trainable,
               dtype=str(dtype).removeprefix("torch."), processes=accelerator.num_processes)
 
+    if val_loader is not None:  # the untrained baseline, so every later eval_loss has a reference
+        log.write(event="eval", step=0, epoch=0.0, eval_loss=evaluate_loss(model, val_loader, accelerator))
     model.train()
     started, tokens_seen, last = time.perf_counter(), 0, {}
     progress = tqdm(total=plan.total_steps, desc="training", disable=not accelerator.is_local_main_process)
