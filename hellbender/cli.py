@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -180,6 +181,8 @@ def default_model(
 
 
 def main() -> None:
+    # peft still calls this deprecated transformers property on every forward; the notice is not actionable by users.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     app(prog_name="hellbender")
 
 

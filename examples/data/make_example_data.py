@@ -4,7 +4,8 @@
 Task: normalize a date written in one of many human styles to ISO 8601
 (``YYYY-MM-DD``).  Every input is unambiguous: numeric day/month orders are
 either year-first (Y/M/D) or carry an explicit order tag such as
-``(DD.MM.YYYY)``; two-digit years always mean 20xx.
+``(DD.MM.YYYY)``; dates span 1990-2029, so a two-digit year is
+unambiguous ('90-'99 -> 19xx, '00-'29 -> 20xx).
 
 Writes, next to this script:
   dates_train.jsonl    OpenAI chat format, 2000 rows

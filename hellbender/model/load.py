@@ -84,7 +84,9 @@ def select_dtype(config: Config) -> torch.dtype:
 
 
 def load_tokenizer(config: Config) -> PreTrainedTokenizerBase:
-    source = resolve_model_path(config.tokenizer_config or config.base_model)
+    name = config.tokenizer_config or config.base_model
+    has_tokenizer = (Path(name) / "tokenizer_config.json").is_file()  # e.g. a run's output_dir (no config.json)
+    source = name if has_tokenizer else resolve_model_path(name)
     tokenizer = _from_pretrained(AutoTokenizer, source, "tokenizer", trust_remote_code=config.trust_remote_code)
     if config.special_tokens:
         tokenizer.add_special_tokens(dict(config.special_tokens))

@@ -151,7 +151,7 @@ def train(config: Config, prepared: PreparedData | None = None) -> dict:
     if val_loader is not None:  # the untrained baseline, so every later eval_loss has a reference
         log.write(event="eval", step=0, epoch=0.0, eval_loss=evaluate_loss(model, val_loader, accelerator))
     model.train()
-    started, tokens_seen, last = time.perf_counter(), 0, {}
+    started, tokens_seen, inputs_seen, last = time.perf_counter(), 0, 0, {}
     progress = tqdm(total=plan.total_steps, desc="training", disable=not accelerator.is_local_main_process)
     windows = _windows(train_loader, config.gradient_accumulation_steps)
     for step in range(1, plan.total_steps + 1):
@@ -163,10 +163,12 @@ def train(config: Config, prepared: PreparedData | None = None) -> dict:
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         tokens_seen += trained_tokens
+        inputs_seen += int(accelerator.reduce(sum(b["attention_mask"].sum() for b in window), "sum").item())
+        elapsed = time.perf_counter() - started
         last = {"step": step, "epoch": round(step / plan.steps_per_epoch, 4), "loss": loss,
-                "lr": scheduler.get_last_lr()[0], "trained_tokens": tokens_seen,
+                "lr": scheduler.get_last_lr()[0], "trained_tokens": tokens_seen, "tokens": inputs_seen,
                 "grad_norm": float(grad_norm) if grad_norm is not None else None,
-                "trained_tokens_per_s": round(tokens_seen / (time.perf_counter() - started), 1)}
+                "tokens_per_s": round(inputs_seen / elapsed, 1)}
         if step % config.logging_steps == 0 or step == plan.total_steps:
             log.write(event="train", **last)
         progress.set_postfix(loss=f"{loss:.4f}", lr=f"{last['lr']:.2e}")
