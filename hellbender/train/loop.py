@@ -52,9 +52,9 @@ def _mixed_precision(dtype: torch.dtype) -> str:
     return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "no")
 
 
-def _windows(loader: DataLoader, accumulation: int, start_epoch: int = 0) -> Iterator[tuple[int, list[dict]]]:
-    """Yield (epoch, micro-batches of one optimizer step), reshuffling each epoch; windows never span epochs."""
-    epoch = start_epoch
+def _windows(loader: DataLoader, accumulation: int) -> Iterator[list[dict]]:
+    """Yield the micro-batches of each optimizer step, reshuffling each epoch; windows never span epochs."""
+    epoch = 0
     while True:
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(epoch)
@@ -62,10 +62,10 @@ def _windows(loader: DataLoader, accumulation: int, start_epoch: int = 0) -> Ite
         for batch in loader:
             window.append(batch)
             if len(window) == accumulation:
-                yield epoch, window
+                yield window
                 window = []
         if window:
-            yield epoch, window
+            yield window
         epoch += 1
 
 
@@ -155,7 +155,7 @@ def train(config: Config, prepared: PreparedData | None = None) -> dict:
     progress = tqdm(total=plan.total_steps, desc="training", disable=not accelerator.is_local_main_process)
     windows = _windows(train_loader, config.gradient_accumulation_steps)
     for step in range(1, plan.total_steps + 1):
-        epoch, window = next(windows)
+        window = next(windows)
         loss, trained_tokens = train_step(model, window, accelerator)
         grad_norm = accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm) if (
             config.max_grad_norm and config.max_grad_norm > 0) else None
