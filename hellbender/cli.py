@@ -169,6 +169,14 @@ def merge_lora(
     err.print(f"merged model saved to {target}")
 
 
+@app.command("config-docs")
+def config_docs() -> None:
+    """Print the reference of every config key (Markdown), generated from the schema."""
+    from hellbender.config.docs import reference_markdown
+
+    print(reference_markdown(), end="")
+
+
 @app.command("default-model")
 @user_errors
 def default_model(
