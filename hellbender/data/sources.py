@@ -7,9 +7,11 @@ scanned again line by line so the error names the exact file and line.
 
 from __future__ import annotations
 
+import csv
 import glob
 import json
 from pathlib import Path
+from typing import Any
 
 import datasets
 
@@ -70,13 +72,21 @@ def load_source(ds: DatasetConfig) -> datasets.Dataset:
         return _load_hub(ds)
     builder = _builder_name(ds, files)
     if builder == "json":
-        for file in files:
-            check_json_file(file)
+        return _json_rows(ds, files)
+    options = _csv_text_options(files[0]) if builder == "csv" else {}
     try:
-        return datasets.load_dataset(builder, data_files=[str(f) for f in files], split="train")
+        return datasets.load_dataset(builder, data_files=[str(f) for f in files], split="train", **options)
     except (ValueError, datasets.exceptions.DatasetGenerationError) as exc:
         cause = exc.__cause__ or exc
         raise DataError(f"dataset `{ds.path}` could not be read as {builder}: {cause}") from exc
+
+
+def _csv_text_options(first_file: Path) -> dict[str, Any]:
+    """Read every CSV column as text: pandas would turn "007" into 7 and an empty cell into NaN."""
+    with first_file.open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    features = datasets.Features({name: datasets.Value("string") for name in header})
+    return {"features": features, "keep_default_na": False}
 
 
 def _load_hub(ds: DatasetConfig) -> datasets.Dataset:
@@ -89,26 +99,37 @@ def _load_hub(ds: DatasetConfig) -> datasets.Dataset:
         ) from exc
 
 
-def check_json_file(path: Path) -> None:
-    """Fail with the file and line number of the first malformed JSON line (or the JSON document's error).
+def _json_rows(ds: DatasetConfig, files: list[Path]) -> datasets.Dataset:
+    """JSON / JSON Lines parsed with Python's json rather than pyarrow's reader, which turns text such as
+    "2021-03-05" into timestamps (silently changing the data) and reports bad lines without their number."""
+    rows = [row for file in files for row in read_json_rows(file)]
+    try:
+        return datasets.Dataset.from_list(rows)
+    except (ValueError, TypeError) as exc:  # pyarrow: one field with different types across rows
+        raise DataError(
+            f"dataset `{ds.path}`: a field holds different kinds of values in different rows ({exc}).",
+            hint="give each field the same type in every row (e.g. always text).",
+        ) from exc
 
-    `datasets` reports a pyarrow parse error without a line number; this scan is linear and only reads text.
-    """
+
+def read_json_rows(path: Path) -> list[dict[str, Any]]:
+    """Rows of a JSON array or JSON Lines file; fails naming the file and line of the first malformed line."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         raise DataError(f"{path}, line {line}: not valid UTF-8 ({exc.reason}).", hint="re-save the file as UTF-8.")
-    stripped = text.lstrip()
-    if path.suffix.lower() == ".json" and stripped.startswith(("[", "{")):
+    if path.suffix.lower() == ".json" and text.lstrip().startswith(("[", "{")):
         try:
             document = json.loads(text)
         except json.JSONDecodeError:
             pass  # may still be JSON Lines with a .json name; fall through to the line scan
         else:
-            if isinstance(document, list) and not all(isinstance(r, dict) for r in document):
-                raise DataError(f"{path}: a JSON array of rows must hold only objects.")
-            return
+            document = [document] if isinstance(document, dict) else document
+            if not isinstance(document, list) or not all(isinstance(r, dict) for r in document):
+                raise DataError(f"{path}: a JSON file must hold an array of objects (or one object per line).")
+            return document
+    rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -121,3 +142,5 @@ def check_json_file(path: Path) -> None:
             ) from None
         if not isinstance(row, dict):
             raise DataError(f"{path}, line {number}: expected a JSON object per line, got {type(row).__name__}.")
+        rows.append(row)
+    return rows

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hellbender.config import Config
-from hellbender.data.sources import check_json_file
+from hellbender.data.sources import read_json_rows
 from hellbender.errors import DataError
 from hellbender.infer.generate import LoadedModel, build_prompt, generate
 
@@ -25,11 +25,8 @@ def read_eval_items(path: Path, field_messages: str = "messages") -> list[EvalIt
     """Rows with a conversation ending in the reference assistant reply, or alpaca rows (output = reference)."""
     if not path.is_file():
         raise DataError(f"evaluation file not found: {path}")
-    check_json_file(path)
-    items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            items.append(_item(json.loads(line), path, number, field_messages))
+    rows = read_json_rows(path)
+    items = [_item(row, path, number, field_messages) for number, row in enumerate(rows, start=1)]
     if not items:
         raise DataError(f"{path}: no rows to evaluate.")
     return items
@@ -39,13 +36,13 @@ def _item(row: dict[str, Any], path: Path, number: int, field_messages: str) -> 
     messages = row.get(field_messages)
     if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
         if messages[-1].get("role") != "assistant":
-            raise DataError(f"{path}, line {number}: the last message must be the assistant's reference reply.")
+            raise DataError(f"{path}, row {number}: the last message must be the assistant's reference reply.")
         return EvalItem([dict(m) for m in messages[:-1]], str(messages[-1].get("content", "")))
     if "instruction" in row and "output" in row:
         user = row["instruction"] + (f"\n\n{row['input']}" if row.get("input") else "")
         return EvalItem([{"role": "user", "content": user}], str(row["output"]))
     raise DataError(
-        f"{path}, line {number}: expected `{field_messages}` (a conversation ending with the reference reply) "
+        f"{path}, row {number}: expected `{field_messages}` (a conversation ending with the reference reply) "
         "or alpaca fields `instruction`/`output`."
     )
 

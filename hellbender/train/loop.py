@@ -19,10 +19,11 @@ from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, set_seed
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
+from transformers import PreTrainedTokenizerBase
 
 from hellbender.config import Config
 from hellbender.data.collate import PadCollator
-from hellbender.data.pipeline import PreparedData, prepare_data
+from hellbender.data.pipeline import prepare_data
 from hellbender.model.adapters import apply_adapter
 from hellbender.model.load import load_model, load_tokenizer, select_dtype
 from hellbender.train.loss import token_loss_sum, trained_token_count
@@ -113,7 +114,17 @@ def _loader(data, config: Config, pad_id: int, shuffle: bool) -> DataLoader:  # 
     )
 
 
-def train(config: Config, prepared: PreparedData | None = None) -> dict:
+def _trainable_model(config: Config, tokenizer: PreTrainedTokenizerBase, dtype: torch.dtype) -> torch.nn.Module:
+    """Base weights, activation checkpointing if asked, then the adapter (or all weights trainable)."""
+    model = load_model(config, tokenizer, dtype)
+    if config.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.enable_input_require_grads()
+    model.config.use_cache = False  # a cache object is never needed in training and costs memory
+    return apply_adapter(model, config)
+
+
+def train(config: Config) -> dict:
     """Run the fine-tune described by `config`; returns the final metrics (also in output_dir)."""
     dtype = select_dtype(config)
     accelerator = Accelerator(
@@ -125,14 +136,9 @@ def train(config: Config, prepared: PreparedData | None = None) -> dict:
     if config.tf32 and torch.cuda.is_available():
         torch.backends.cuda.matmul.allow_tf32 = True
     tokenizer = load_tokenizer(config)
-    with accelerator.main_process_first():
-        data = prepared or prepare_data(config, tokenizer)
-    model = load_model(config, tokenizer, dtype)
-    if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        model.enable_input_require_grads()
-    model.config.use_cache = False
-    model = apply_adapter(model, config)
+    with accelerator.main_process_first():  # rank 0 builds the data cache, the others then reuse it
+        data = prepare_data(config, tokenizer)
+    model = _trainable_model(config, tokenizer, dtype)
     optimizer = build_optimizer(model, config)
     train_loader = _loader(data.train, config, tokenizer.pad_token_id, shuffle=True)
     val_loader = _loader(data.val, config, tokenizer.pad_token_id, shuffle=False) if data.val else None

@@ -74,3 +74,21 @@ def test_collator_pads_without_masking_trained_eos() -> None:
     assert batch["labels"].tolist() == [[IGNORE_INDEX, 6, 2], [7, IGNORE_INDEX, IGNORE_INDEX]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
     assert batch["input_ids"].tolist() == [[5, 6, 2], [7, 2, 2]]
+
+
+def test_text_that_looks_like_dates_or_numbers_stays_text(tmp_path, smollm2_dir, smollm2_tokenizer) -> None:  # noqa: ANN001
+    """pyarrow's JSON reader and pandas' CSV reader would turn these into a timestamp and the integer 7."""
+    from hellbender.data.sources import load_source
+    from hellbender.config import DatasetConfig
+
+    jsonl = write_jsonl(tmp_path / "a.jsonl", [{"instruction": "ISO?", "output": "2021-03-05"}])
+    assert load_source(DatasetConfig(path=str(jsonl), type="alpaca"))[0]["output"] == "2021-03-05"
+    csv = tmp_path / "a.csv"
+    csv.write_text("instruction,input,output\nPad it,,007\n")
+    row = load_source(DatasetConfig(path=str(csv), type="alpaca"))[0]
+    assert row == {"instruction": "Pad it", "input": "", "output": "007"}
+    config = _config(tmp_path, smollm2_dir, jsonl)
+    config.datasets[0].type = "alpaca"
+    prepared = prepare_data(config, smollm2_tokenizer)
+    trained = [t for t, label in zip(prepared.train[0]["input_ids"], prepared.train[0]["labels"]) if label != -100]
+    assert smollm2_tokenizer.decode(trained) == "2021-03-05<|im_end|>"
