@@ -26,8 +26,6 @@ from hellbender.data.sources import load_source
 from hellbender.data.tokenize import IGNORE_INDEX, tokenize_batch
 from hellbender.errors import DataError
 
-datasets.disable_progress_bars()
-
 
 @dataclass
 class SourceReport:
@@ -148,6 +146,7 @@ def _split(data: datasets.Dataset, config: Config) -> tuple[datasets.Dataset, da
 
 def prepare_data(config: Config, tokenizer: PreTrainedTokenizerBase) -> PreparedData:
     """Return the prepared train/val datasets, from the cache when the fingerprint matches."""
+    datasets.disable_progress_bars()  # our summary table reports the counts; per-stage bars are noise
     chat_template = resolve_chat_template(config.chat_template, config.chat_template_jinja, tokenizer) if any(
         ds.type == "chat_template" for ds in config.datasets
     ) else None
