@@ -35,7 +35,7 @@ PERF_HINTS = frozenset({
 # `save_safetensors`, `shuffle_merged_datasets`) are deliberately absent: `false` there changes behaviour.
 OFF_BY_DEFAULT = frozenset({
     "load_in_8bit", "load_in_4bit", "gptq", "sample_packing", "eval_sample_packing", "sample_packing_sequentially",
-    "lora_fan_in_fan_out", "lora_on_cpu", "merge_lora", "peft_use_dora", "peft_use_rslora", "relora",
+    "lora_fan_in_fan_out", "lora_on_cpu", "merge_lora", "relora",
     "use_wandb", "use_mlflow", "use_comet", "use_tensorboard", "use_trackio", "use_ray", "use_otel_metrics",
     "deepspeed", "fsdp", "fp8", "qat", "streaming", "is_preprocess", "skip_prepare_dataset", "push_dataset_to_hub",
     "load_best_model_at_end", "resume_from_checkpoint", "auto_resume_from_checkpoints", "save_first_step",

@@ -189,6 +189,15 @@ class Config(BaseModel):
     lora_model_dir: str | None = Field(
         default=None, description="Folder of an existing LoRA adapter to start from; empty = a new adapter."
     )
+    lora_modules_to_save: list[str] | None = Field(
+        default=None, description="Modules trained in full and saved with the adapter (e.g. embed_tokens, lm_head)."
+    )
+    peft_use_rslora: bool = Field(
+        default=False, description="Rank-stabilized LoRA: scale the update by alpha/sqrt(r) instead of alpha/r."
+    )
+    peft_use_dora: bool = Field(
+        default=False, description="DoRA: learn a magnitude per output and a LoRA direction; slower, sometimes better."
+    )
 
     # --- training ---
     micro_batch_size: int = Field(default=1, gt=0, description="Samples per device per forward pass; default 1.")
@@ -221,7 +230,14 @@ class Config(BaseModel):
         le=1,
         description="Warmup as a fraction (0 to 1) of all steps; do not set with warmup_steps.",
     )
+    cosine_min_lr_ratio: float | None = Field(
+        default=None, ge=0, le=1,
+        description="With lr_scheduler: cosine, decay to this fraction of learning_rate instead of 0; empty = 0.",
+    )
     weight_decay: float = Field(default=0.0, ge=0, description="Decoupled (AdamW) weight decay; default 0.")
+    adam_beta1: float = Field(default=0.9, gt=0, lt=1, description="AdamW beta1 (momentum); default 0.9.")
+    adam_beta2: float = Field(default=0.999, gt=0, lt=1, description="AdamW beta2 (second moment); default 0.999.")
+    adam_epsilon: float = Field(default=1e-8, gt=0, description="AdamW epsilon; default 1e-8.")
     max_grad_norm: float = Field(
         default=1.0,
         ge=0,
@@ -252,16 +268,57 @@ class Config(BaseModel):
     saves_per_epoch: int | None = Field(
         default=None, gt=0, description="Checkpoints saved per epoch; empty = only the final model."
     )
+    eval_steps: float | None = Field(
+        default=None, gt=0,
+        description="Evaluate every this many steps (below 1: that fraction of all steps); instead of evals_per_epoch.",
+    )
+    save_steps: float | None = Field(
+        default=None, gt=0,
+        description="Save a checkpoint every this many steps (below 1: that fraction of all steps); instead of "
+        "saves_per_epoch.",
+    )
+    save_total_limit: int | None = Field(
+        default=None, gt=0, description="Keep only the newest this many checkpoints; empty = keep all."
+    )
+    eval_batch_size: int | None = Field(
+        default=None, gt=0, description="Samples per device per evaluation batch; empty = micro_batch_size."
+    )
+    early_stopping_patience: int | None = Field(
+        default=None, gt=0,
+        description="Stop when eval loss has not improved for this many evaluations in a row; empty = never.",
+    )
+    loss_watchdog_threshold: float | None = Field(
+        default=None, gt=0,
+        description="Abort when the train loss stays above this (training has diverged; ~2x the starting loss is a "
+        "good value); empty = off.",
+    )
+    loss_watchdog_patience: int = Field(
+        default=3, gt=0, description="Steps in a row above loss_watchdog_threshold before aborting; default 3."
+    )
+    save_safetensors: bool = Field(
+        default=True, description="Save weights as safetensors; always true in Hellbender (false is rejected)."
+    )
+    shuffle_merged_datasets: bool = Field(
+        default=True,
+        description="Shuffle the training rows; always true in Hellbender (a seeded reshuffle each epoch).",
+    )
     strict: bool = Field(
         default=False,
         description="As in Axolotl: when true, command-line overrides may only change keys present in the file "
         "(Hellbender reports any other as an error); default false.",
     )
 
-    @field_validator("lora_target_modules", mode="before")
+    @field_validator("lora_target_modules", "lora_modules_to_save", mode="before")
     @classmethod
     def _one_module_is_a_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("save_safetensors", "shuffle_merged_datasets")
+    @classmethod
+    def _always_on(cls, value: bool, info: Any) -> bool:
+        if not value:
+            raise ValueError(f"false is not supported by Hellbender yet ({info.field_name} is always on)")
+        return value
 
     @field_validator("adapter", mode="before")
     @classmethod
@@ -329,4 +386,11 @@ def cross_field_problems(values: dict[str, Any]) -> list[str]:
         )
     if template == "jinja" and not jinja:
         problems.append("`chat_template`: 'jinja' needs the template itself in chat_template_jinja")
+    for per_epoch, steps in (("evals_per_epoch", "eval_steps"), ("saves_per_epoch", "save_steps")):
+        if get(per_epoch) is not None and get(steps) is not None:
+            problems.append(f"`{steps}`: {per_epoch} and {steps} are both set; keep one")
+    if get("cosine_min_lr_ratio") is not None and get("lr_scheduler", "cosine") != "cosine":
+        problems.append("`cosine_min_lr_ratio`: only applies to lr_scheduler: cosine")
+    if get("early_stopping_patience") is not None and not get("val_set_size"):
+        problems.append("`early_stopping_patience`: needs a validation set; set val_set_size")
     return problems

@@ -12,6 +12,10 @@ from hellbender.errors import HellbenderError
 
 
 def lora_config(config: Config) -> LoraConfig:
+    tying = {}
+    if config.lora_modules_to_save and "ensure_weight_tying" in LoraConfig.__dataclass_fields__:
+        # Tied input/output embeddings (SmolLM2, Llama 3.2 …) stay tied when one of them is trained in full.
+        tying["ensure_weight_tying"] = True
     if config.lora_target_linear:
         targets: list[str] | str | None = "all-linear"
     else:
@@ -21,8 +25,12 @@ def lora_config(config: Config) -> LoraConfig:
         lora_alpha=config.lora_alpha,
         lora_dropout=config.lora_dropout,
         target_modules=targets,
+        modules_to_save=config.lora_modules_to_save,
+        use_rslora=config.peft_use_rslora,
+        use_dora=config.peft_use_dora,
         bias="none",
         task_type="CAUSAL_LM",
+        **tying,
     )
 
 

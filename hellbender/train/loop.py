@@ -26,6 +26,7 @@ from hellbender.data.collate import PadCollator
 from hellbender.data.pipeline import prepare_data
 from hellbender.model.adapters import apply_adapter
 from hellbender.model.load import load_model, load_tokenizer, select_dtype
+from hellbender.train.guards import EarlyStopping, LossWatchdog
 from hellbender.train.loss import token_loss_sum, trained_token_count
 from hellbender.train.optim import build_optimizer, build_scheduler
 from hellbender.train.outputs import save_checkpoint, save_final
@@ -45,8 +46,14 @@ class StepPlan:
     def from_config(cls, config: Config, batches_per_epoch: int) -> "StepPlan":
         steps_per_epoch = max(1, math.ceil(batches_per_epoch / config.gradient_accumulation_steps))
         total = config.max_steps or max(1, math.ceil(config.num_epochs * steps_per_epoch))
-        per = lambda n: max(1, steps_per_epoch // n) if n else None  # noqa: E731
-        return cls(steps_per_epoch, total, per(config.evals_per_epoch), per(config.saves_per_epoch))
+
+        def every(per_epoch: int | None, steps: float | None) -> int | None:
+            if steps is not None:  # Axolotl's eval_steps/save_steps: a count, or below 1 a fraction of the run
+                return max(1, math.ceil(steps * total) if steps < 1 else int(steps))
+            return max(1, steps_per_epoch // per_epoch) if per_epoch else None
+
+        return cls(steps_per_epoch, total, every(config.evals_per_epoch, config.eval_steps),
+                   every(config.saves_per_epoch, config.save_steps))
 
 
 def _mixed_precision(dtype: torch.dtype) -> str:
@@ -107,7 +114,7 @@ def _loader(data, config: Config, pad_id: int, shuffle: bool) -> DataLoader:  # 
     generator = torch.Generator().manual_seed(config.seed)
     return DataLoader(
         data.with_format("python"),
-        batch_size=config.micro_batch_size,
+        batch_size=config.micro_batch_size if shuffle else (config.eval_batch_size or config.micro_batch_size),
         shuffle=shuffle,
         generator=generator if shuffle else None,
         collate_fn=PadCollator(pad_id),
@@ -118,7 +125,11 @@ def _trainable_model(config: Config, tokenizer: PreTrainedTokenizerBase, dtype: 
     """Base weights, activation checkpointing if asked, then the adapter (or all weights trainable)."""
     model = load_model(config, tokenizer, dtype)
     if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        kwargs = {"use_reentrant": False}
+        if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.2x name; the old one warns
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
         model.enable_input_require_grads()
     model.config.use_cache = False  # a cache object is never needed in training and costs memory
     return apply_adapter(model, config)
@@ -154,8 +165,12 @@ def train(config: Config) -> dict:
               train_rows=len(data.train), val_rows=len(data.val) if data.val else 0, trainable_params=trainable,
               dtype=str(dtype).removeprefix("torch."), processes=accelerator.num_processes)
 
+    watchdog = LossWatchdog(config.loss_watchdog_threshold, config.loss_watchdog_patience)
+    early_stopping = EarlyStopping(config.early_stopping_patience)
     if val_loader is not None:  # the untrained baseline, so every later eval_loss has a reference
-        log.write(event="eval", step=0, epoch=0.0, eval_loss=evaluate_loss(model, val_loader, accelerator))
+        baseline = evaluate_loss(model, val_loader, accelerator)
+        early_stopping.should_stop(baseline)
+        log.write(event="eval", step=0, epoch=0.0, eval_loss=baseline)
     model.train()
     started, tokens_seen, inputs_seen, last = time.perf_counter(), 0, 0, {}
     progress = tqdm(total=plan.total_steps, desc="training", disable=not accelerator.is_local_main_process)
@@ -179,14 +194,22 @@ def train(config: Config) -> dict:
             log.write(event="train", **last)
         progress.set_postfix(loss=f"{loss:.4f}", lr=f"{last['lr']:.2e}")
         progress.update(1)
+        watchdog.check(step, loss)
+        stop = False
         if val_loader is not None and (
             (plan.eval_every and step % plan.eval_every == 0) or step == plan.total_steps
         ):
             last["eval_loss"] = evaluate_loss(model, val_loader, accelerator)
             log.write(event="eval", step=step, epoch=last["epoch"], eval_loss=last["eval_loss"])
             progress.write(f"step {step}: eval_loss {last['eval_loss']:.4f}")
+            stop = early_stopping.should_stop(last["eval_loss"])
+        if stop:
+            log.write(event="early_stop", step=step, best_eval_loss=early_stopping.best)
+            progress.write(f"early stopping at step {step}: eval_loss has not improved for "
+                           f"{config.early_stopping_patience} evaluations")
+            break
         if plan.save_every and step % plan.save_every == 0 and step < plan.total_steps:
-            save_checkpoint(accelerator, model, tokenizer, output_dir, step)
+            save_checkpoint(accelerator, model, tokenizer, output_dir, step, config.save_total_limit)
     progress.close()
     summary = {**last, "train_runtime_s": round(time.perf_counter() - started, 2)}
     save_final(accelerator, model, tokenizer, config, data, summary)

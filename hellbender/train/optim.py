@@ -21,7 +21,13 @@ def build_optimizer(model: torch.nn.Module, config: Config) -> torch.optim.Optim
             (decay if param.ndim >= 2 else no_decay).append(param)
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     fused = config.optimizer == "adamw_torch_fused" and torch.cuda.is_available()
-    return torch.optim.AdamW([g for g in groups if g["params"]], lr=config.learning_rate, fused=fused or None)
+    return torch.optim.AdamW(
+        [g for g in groups if g["params"]],
+        lr=config.learning_rate,
+        betas=(config.adam_beta1, config.adam_beta2),
+        eps=config.adam_epsilon,
+        fused=fused or None,
+    )
 
 
 def warmup_steps(config: Config, total_steps: int) -> int:
@@ -33,9 +39,13 @@ def warmup_steps(config: Config, total_steps: int) -> int:
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, config: Config, total_steps: int) -> LRScheduler:
+    name, extra = _SCHEDULES[config.lr_scheduler], None
+    if config.cosine_min_lr_ratio is not None:
+        name, extra = "cosine_with_min_lr", {"min_lr_rate": config.cosine_min_lr_ratio}
     return get_scheduler(
-        _SCHEDULES[config.lr_scheduler],
+        name,
         optimizer,
         num_warmup_steps=warmup_steps(config, total_steps),
         num_training_steps=total_steps,
+        scheduler_specific_kwargs=extra,
     )

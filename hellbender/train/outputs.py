@@ -42,8 +42,9 @@ def _save_weights(accelerator: Accelerator, model, tokenizer: PreTrainedTokenize
 
 
 def save_checkpoint(accelerator: Accelerator, model, tokenizer: PreTrainedTokenizerBase, output_dir: Path,  # noqa: ANN001
-                    step: int) -> Path:
-    """Weights plus optimizer, scheduler and RNG state (accelerate's `save_state`) under checkpoints/step-N."""
+                    step: int, keep: int | None = None) -> Path:
+    """Weights plus optimizer, scheduler and RNG state (accelerate's `save_state`) under checkpoints/checkpoint-N;
+    with `keep` (save_total_limit), older checkpoints beyond the newest `keep` are deleted."""
     final = output_dir / "checkpoints" / f"checkpoint-{step}"
     building = final.with_name(f".{final.name}.partial")
     if accelerator.is_main_process:
@@ -55,6 +56,10 @@ def save_checkpoint(accelerator: Accelerator, model, tokenizer: PreTrainedTokeni
     if accelerator.is_main_process:
         shutil.rmtree(final, ignore_errors=True)
         building.rename(final)
+        if keep is not None:
+            saved = sorted(final.parent.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+            for old in saved[:-keep]:
+                shutil.rmtree(old, ignore_errors=True)
     return final
 
 
