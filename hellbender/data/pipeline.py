@@ -7,6 +7,7 @@ report of how many rows each step removed; a later run with the same inputs load
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -135,10 +136,12 @@ def _split(data: datasets.Dataset, config: Config) -> tuple[datasets.Dataset, da
     if not size:
         return data, None
     test_size = int(size) if size >= 1 else size
-    if (test_size if isinstance(test_size, int) else round(test_size * len(data))) < 1 or len(data) < 2:
+    rows = test_size if isinstance(test_size, int) else math.ceil(test_size * len(data))  # as datasets rounds
+    if rows >= len(data) or len(data) < 2:
         raise DataError(
-            f"val_set_size={size} leaves no validation rows out of {len(data)} prepared rows.",
-            hint="raise val_set_size, add data, or set val_set_size: 0.",
+            f"val_set_size={size} asks for {rows} validation rows out of {len(data)} prepared rows, "
+            "leaving none to train on.",
+            hint="lower val_set_size, add data, or set val_set_size: 0.",
         )
     parts = data.train_test_split(test_size=test_size, seed=config.seed, shuffle=True)
     return parts["train"], parts["test"]

@@ -13,6 +13,11 @@ from hellbender.model.load import load_model, load_tokenizer, select_dtype
 def merge_lora(config: Config, output: str | None = None) -> Path:
     """Write base+adapter merged (safetensors, sharded at 5 GB) and the tokenizer; default `output_dir/merged`."""
     adapter_dir = Path(config.lora_model_dir or config.output_dir)
+    if not (adapter_dir / "adapter_config.json").is_file() and (adapter_dir / "config.json").is_file():
+        raise HellbenderError(
+            f"`{adapter_dir}` holds a full fine-tune, not a LoRA adapter: there is nothing to merge.",
+            hint="load that folder directly (AutoModelForCausalLM.from_pretrained, or base_model: in a config).",
+        )
     if not (adapter_dir / "adapter_config.json").is_file():
         raise HellbenderError(
             f"no LoRA adapter to merge in `{adapter_dir}` (adapter_config.json is missing).",
