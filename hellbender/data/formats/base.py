@@ -46,7 +46,7 @@ def require_text(row: dict[str, Any], field: str, index: int, ctx: FormatContext
     if field not in row or row[field] is None:
         if optional:
             return ""
-        seen = ", ".join(sorted(row)) or "(none)"
+        seen = ", ".join(sorted(k for k, v in row.items() if v is not None)) or "(none)"
         raise ctx.row_error(index, f"missing field `{field}` (fields present: {seen}).")
     value = row[field]
     if not isinstance(value, str):

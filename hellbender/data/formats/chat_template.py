@@ -26,7 +26,7 @@ _MARKER_RE = re.compile("\uE000hb(\\d+)\uE001")
 def _messages(row: dict[str, Any], index: int, ctx: FormatContext) -> list[dict[str, str]]:
     field = ctx.field_messages
     if field not in row or row[field] is None:
-        seen = ", ".join(sorted(row)) or "(none)"
+        seen = ", ".join(sorted(k for k, v in row.items() if v is not None)) or "(none)"
         raise ctx.row_error(index, f"missing field `{field}` (fields present: {seen}).",
                             hint="set `field_messages:` on the dataset to the column that holds the conversation.")
     messages = row[field]
