@@ -38,7 +38,7 @@ OFF_BY_DEFAULT = frozenset({
     "lora_fan_in_fan_out", "lora_on_cpu", "merge_lora", "relora",
     "use_wandb", "use_mlflow", "use_comet", "use_tensorboard", "use_trackio", "use_ray", "use_otel_metrics",
     "deepspeed", "fsdp", "fp8", "qat", "streaming", "is_preprocess", "skip_prepare_dataset", "push_dataset_to_hub",
-    "load_best_model_at_end", "resume_from_checkpoint", "auto_resume_from_checkpoints", "save_first_step",
+    "load_best_model_at_end", "save_first_step",
     "save_only_model", "debug", "float16", "bfloat16", "is_llama_derived_model", "is_mistral_derived_model",
     "is_falcon_derived_model", "is_qwen_derived_model", "do_bench_eval", "do_causal_lm_eval", "reward_model",
     "process_reward_model", "unfrozen_parameters", "use_pose", "fix_untrained_tokens", "resize_token_embeddings_to_32x",

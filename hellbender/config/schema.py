@@ -295,6 +295,12 @@ class Config(BaseModel):
     loss_watchdog_patience: int = Field(
         default=3, gt=0, description="Steps in a row above loss_watchdog_threshold before aborting; default 3."
     )
+    resume_from_checkpoint: str | None = Field(
+        default=None, description="Checkpoint folder (output_dir/checkpoints/checkpoint-N) to continue a run from."
+    )
+    auto_resume_from_checkpoints: bool = Field(
+        default=False, description="Continue from the newest checkpoint in output_dir if there is one; default false."
+    )
     save_safetensors: bool = Field(
         default=True, description="Save weights as safetensors; always true in Hellbender (false is rejected)."
     )

@@ -1,5 +1,5 @@
-"""Stop conditions checked during training: a diverged loss (abort with an error) and a stalled eval loss
-(stop early, keep the model)."""
+"""The loss watchdog: abort a run whose loss has diverged, with an error that says what to change.
+(Early stopping on a stalled eval loss lives in the loop, since its counters are part of the checkpointed progress.)"""
 
 from __future__ import annotations
 
@@ -24,19 +24,3 @@ class LossWatchdog:
                 f"({self.threshold}) for {self.strikes} steps in a row, so the run has diverged.",
                 hint="lower learning_rate, add warmup_steps, or check the data; checkpoints saved so far are kept.",
             )
-
-
-class EarlyStopping:
-    """`early_stopping_patience`: stop when the eval loss has not improved for that many evaluations."""
-
-    def __init__(self, patience: int | None) -> None:
-        self.patience, self.best, self.stale = patience, math.inf, 0
-
-    def should_stop(self, eval_loss: float) -> bool:
-        if self.patience is None:
-            return False
-        if eval_loss < self.best:
-            self.best, self.stale = eval_loss, 0
-        else:
-            self.stale += 1
-        return self.stale >= self.patience

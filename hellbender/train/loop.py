@@ -11,7 +11,7 @@ import math
 import time
 from collections.abc import Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -26,10 +26,11 @@ from hellbender.data.collate import PadCollator
 from hellbender.data.pipeline import prepare_data
 from hellbender.model.adapters import apply_adapter
 from hellbender.model.load import load_model, load_tokenizer, select_dtype
-from hellbender.train.guards import EarlyStopping, LossWatchdog
+from hellbender.train.checkpoint import checkpoint_to_resume, load_checkpoint, save_checkpoint
+from hellbender.train.guards import LossWatchdog
 from hellbender.train.loss import token_loss_sum, trained_token_count
 from hellbender.train.optim import build_optimizer, build_scheduler
-from hellbender.train.outputs import save_checkpoint, save_final
+from hellbender.train.outputs import save_final
 from hellbender.train.tracking import MetricsLog
 
 
@@ -60,14 +61,22 @@ def _mixed_precision(dtype: torch.dtype) -> str:
     return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "no")
 
 
-def _windows(loader: DataLoader, accumulation: int) -> Iterator[list[dict]]:
-    """Yield the micro-batches of each optimizer step, reshuffling each epoch; windows never span epochs."""
-    epoch = 0
+def _windows(loader: DataLoader, accumulation: int, done_steps: int, steps_per_epoch: int) -> Iterator[list[dict]]:
+    """Yield the micro-batches of each optimizer step, reshuffling each epoch (seeded); windows never span epochs.
+
+    After `done_steps` (a resumed run) it starts in the right epoch and skips the micro-batches already trained;
+    skipping costs only their collation, and keeps the seeded order identical to an uninterrupted run.
+    """
+    epoch, skip = divmod(done_steps, steps_per_epoch)
+    skip *= accumulation
     while True:
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(epoch)
         window: list[dict] = []
         for batch in loader:
+            if skip:
+                skip -= 1
+                continue
             window.append(batch)
             if len(window) == accumulation:
                 yield window
@@ -135,6 +144,17 @@ def _trainable_model(config: Config, tokenizer: PreTrainedTokenizerBase, dtype: 
     return apply_adapter(model, config)
 
 
+@dataclass
+class Progress:
+    """The loop's position and running counters: saved in checkpoints, so a resumed run continues exactly."""
+
+    step: int = 0
+    trained_tokens: int = 0
+    tokens: int = 0
+    best_eval_loss: float | None = None
+    evals_without_improvement: int = 0
+
+
 def train(config: Config) -> dict:
     """Run the fine-tune described by `config`; returns the final metrics (also in output_dir)."""
     dtype = select_dtype(config)
@@ -158,24 +178,49 @@ def train(config: Config) -> dict:
         val_loader = accelerator.prepare(val_loader)
     plan = StepPlan.from_config(config, len(train_loader))
     scheduler = build_scheduler(optimizer, config, plan.total_steps)
-    output_dir = Path(config.output_dir)
-    log = MetricsLog(output_dir / "metrics.jsonl", enabled=accelerator.is_main_process)
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    log.write(event="start", total_steps=plan.total_steps, steps_per_epoch=plan.steps_per_epoch,
-              train_rows=len(data.train), val_rows=len(data.val) if data.val else 0, trainable_params=trainable,
-              dtype=str(dtype).removeprefix("torch."), processes=accelerator.num_processes)
+    accelerator.register_for_checkpointing(scheduler)
 
+    progress, resumed_from = Progress(), checkpoint_to_resume(config)
+    if resumed_from is not None:
+        progress = Progress(**{k: v for k, v in load_checkpoint(accelerator, resumed_from, data.fingerprint).items()
+                               if k in Progress.__dataclass_fields__})
+    output_dir = Path(config.output_dir)
+    log = MetricsLog(output_dir / "metrics.jsonl", enabled=accelerator.is_main_process, append=resumed_from is not None)
+    log.write(event="start", total_steps=plan.total_steps, steps_per_epoch=plan.steps_per_epoch,
+              train_rows=len(data.train), val_rows=len(data.val) if data.val else 0,
+              trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
+              dtype=str(dtype).removeprefix("torch."), processes=accelerator.num_processes,
+              resumed_from=str(resumed_from) if resumed_from else None, resumed_at_step=progress.step)
+    if val_loader is not None and progress.step == 0:  # the untrained baseline for every later eval_loss
+        log.write(event="eval", step=0, epoch=0.0, eval_loss=_record_eval(model, val_loader, accelerator, progress))
+    summary = _run_steps(config, plan, accelerator, model, optimizer, scheduler, train_loader, val_loader,
+                         tokenizer, progress, log, data.fingerprint)
+    save_final(accelerator, model, tokenizer, config, data, summary)
+    log.write(event="end", **summary)
+    return summary
+
+
+def _record_eval(model: torch.nn.Module, loader: DataLoader, accelerator: Accelerator, progress: Progress) -> float:
+    """Evaluate and update the early-stopping counters kept in `progress`."""
+    loss = evaluate_loss(model, loader, accelerator)
+    if progress.best_eval_loss is None or loss < progress.best_eval_loss:
+        progress.best_eval_loss, progress.evals_without_improvement = loss, 0
+    else:
+        progress.evals_without_improvement += 1
+    return loss
+
+
+def _run_steps(config: Config, plan: StepPlan, accelerator: Accelerator, model, optimizer, scheduler,  # noqa: ANN001, PLR0913
+               train_loader: DataLoader, val_loader: DataLoader | None, tokenizer: PreTrainedTokenizerBase,
+               progress: Progress, log: MetricsLog, fingerprint: str) -> dict:
+    """The optimizer steps from `progress.step + 1` to the end: step, log, evaluate, stop early, checkpoint."""
     watchdog = LossWatchdog(config.loss_watchdog_threshold, config.loss_watchdog_patience)
-    early_stopping = EarlyStopping(config.early_stopping_patience)
-    if val_loader is not None:  # the untrained baseline, so every later eval_loss has a reference
-        baseline = evaluate_loss(model, val_loader, accelerator)
-        early_stopping.should_stop(baseline)
-        log.write(event="eval", step=0, epoch=0.0, eval_loss=baseline)
+    windows = _windows(train_loader, config.gradient_accumulation_steps, progress.step, plan.steps_per_epoch)
+    bar = tqdm(total=plan.total_steps, initial=progress.step, desc="training",
+               disable=not accelerator.is_local_main_process)
+    started, tokens_at_start, last = time.perf_counter(), progress.tokens, {}
     model.train()
-    started, tokens_seen, inputs_seen, last = time.perf_counter(), 0, 0, {}
-    progress = tqdm(total=plan.total_steps, desc="training", disable=not accelerator.is_local_main_process)
-    windows = _windows(train_loader, config.gradient_accumulation_steps)
-    for step in range(1, plan.total_steps + 1):
+    while progress.step < plan.total_steps:
         window = next(windows)
         loss, trained_tokens = train_step(model, window, accelerator)
         grad_norm = accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm) if (
@@ -183,35 +228,30 @@ def train(config: Config) -> dict:
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        tokens_seen += trained_tokens
-        inputs_seen += int(accelerator.reduce(sum(b["attention_mask"].sum() for b in window), "sum").item())
-        elapsed = time.perf_counter() - started
+        progress.step += 1
+        step = progress.step
+        progress.trained_tokens += trained_tokens
+        progress.tokens += int(accelerator.reduce(sum(b["attention_mask"].sum() for b in window), "sum").item())
         last = {"step": step, "epoch": round(step / plan.steps_per_epoch, 4), "loss": loss,
-                "lr": scheduler.get_last_lr()[0], "trained_tokens": tokens_seen, "tokens": inputs_seen,
+                "lr": scheduler.get_last_lr()[0], "trained_tokens": progress.trained_tokens, "tokens": progress.tokens,
                 "grad_norm": float(grad_norm) if grad_norm is not None else None,
-                "tokens_per_s": round(inputs_seen / elapsed, 1)}
+                "tokens_per_s": round((progress.tokens - tokens_at_start) / (time.perf_counter() - started), 1)}
         if step % config.logging_steps == 0 or step == plan.total_steps:
             log.write(event="train", **last)
-        progress.set_postfix(loss=f"{loss:.4f}", lr=f"{last['lr']:.2e}")
-        progress.update(1)
+        bar.set_postfix(loss=f"{loss:.4f}", lr=f"{last['lr']:.2e}")
+        bar.update(1)
         watchdog.check(step, loss)
-        stop = False
-        if val_loader is not None and (
-            (plan.eval_every and step % plan.eval_every == 0) or step == plan.total_steps
-        ):
-            last["eval_loss"] = evaluate_loss(model, val_loader, accelerator)
+        if val_loader is not None and ((plan.eval_every and step % plan.eval_every == 0) or step == plan.total_steps):
+            last["eval_loss"] = _record_eval(model, val_loader, accelerator, progress)
             log.write(event="eval", step=step, epoch=last["epoch"], eval_loss=last["eval_loss"])
-            progress.write(f"step {step}: eval_loss {last['eval_loss']:.4f}")
-            stop = early_stopping.should_stop(last["eval_loss"])
-        if stop:
-            log.write(event="early_stop", step=step, best_eval_loss=early_stopping.best)
-            progress.write(f"early stopping at step {step}: eval_loss has not improved for "
-                           f"{config.early_stopping_patience} evaluations")
-            break
+            bar.write(f"step {step}: eval_loss {last['eval_loss']:.4f}")
+            patience = config.early_stopping_patience
+            if patience is not None and progress.evals_without_improvement >= patience:
+                log.write(event="early_stop", step=step, best_eval_loss=progress.best_eval_loss)
+                bar.write(f"early stopping at step {step}: eval_loss has not improved for {patience} evaluations")
+                break
         if plan.save_every and step % plan.save_every == 0 and step < plan.total_steps:
-            save_checkpoint(accelerator, model, tokenizer, output_dir, step, config.save_total_limit)
-    progress.close()
-    summary = {**last, "train_runtime_s": round(time.perf_counter() - started, 2)}
-    save_final(accelerator, model, tokenizer, config, data, summary)
-    log.write(event="end", **summary)
-    return summary
+            save_checkpoint(accelerator, model, tokenizer, Path(config.output_dir),
+                            {**asdict(progress), "data_fingerprint": fingerprint}, config.save_total_limit)
+    bar.close()
+    return {**last, "train_runtime_s": round(time.perf_counter() - started, 2)}

@@ -1,12 +1,11 @@
-"""What a run leaves in `output_dir`: the adapter (or full model) and tokenizer, the resolved config, a manifest
-(versions, data fingerprint, seed, final metrics) and checkpoints. Folders are written aside, then renamed."""
+"""What a run leaves in `output_dir`: the adapter (or full model) and tokenizer, the resolved config and a manifest
+(versions, data fingerprint, seed, final metrics). Checkpoints are in `checkpoint.py`."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import json
 import platform
-import shutil
 from pathlib import Path
 
 from accelerate import Accelerator
@@ -29,7 +28,7 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def _save_weights(accelerator: Accelerator, model, tokenizer: PreTrainedTokenizerBase, folder: Path) -> None:  # noqa: ANN001
+def save_weights(accelerator: Accelerator, model, tokenizer: PreTrainedTokenizerBase, folder: Path) -> None:  # noqa: ANN001
     unwrapped = accelerator.unwrap_model(model)
     unwrapped.save_pretrained(
         str(folder),
@@ -41,33 +40,11 @@ def _save_weights(accelerator: Accelerator, model, tokenizer: PreTrainedTokenize
         tokenizer.save_pretrained(str(folder))
 
 
-def save_checkpoint(accelerator: Accelerator, model, tokenizer: PreTrainedTokenizerBase, output_dir: Path,  # noqa: ANN001
-                    step: int, keep: int | None = None) -> Path:
-    """Weights plus optimizer, scheduler and RNG state (accelerate's `save_state`) under checkpoints/checkpoint-N;
-    with `keep` (save_total_limit), older checkpoints beyond the newest `keep` are deleted."""
-    final = output_dir / "checkpoints" / f"checkpoint-{step}"
-    building = final.with_name(f".{final.name}.partial")
-    if accelerator.is_main_process:
-        shutil.rmtree(building, ignore_errors=True)
-    accelerator.wait_for_everyone()
-    accelerator.save_state(str(building / "state"))
-    _save_weights(accelerator, model, tokenizer, building)
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        shutil.rmtree(final, ignore_errors=True)
-        building.rename(final)
-        if keep is not None:
-            saved = sorted(final.parent.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-            for old in saved[:-keep]:
-                shutil.rmtree(old, ignore_errors=True)
-    return final
-
-
 def save_final(accelerator: Accelerator, model, tokenizer: PreTrainedTokenizerBase, config: Config,  # noqa: ANN001
                data: PreparedData, summary: dict) -> None:
     output_dir = Path(config.output_dir)
     accelerator.wait_for_everyone()
-    _save_weights(accelerator, model, tokenizer, output_dir)
+    save_weights(accelerator, model, tokenizer, output_dir)
     if accelerator.is_main_process:
         (output_dir / "config.yml").write_text(resolved_yaml(config))
         manifest = {

@@ -10,12 +10,14 @@ from typing import Any
 
 
 class MetricsLog:
-    def __init__(self, path: Path, enabled: bool = True) -> None:
+    def __init__(self, path: Path, enabled: bool = True, append: bool = False) -> None:
+        """A new run starts the file afresh; a resumed run (`append`) continues it."""
         self.path = path
         self.enabled = enabled
         if enabled:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("")
+            if not append or not path.exists():
+                path.write_text("")
 
     def write(self, **record: Any) -> None:
         if not self.enabled:
