@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM ?= false
 QUICKSTART := examples/quickstart.yml
 QUICKSTART_TEST := examples/data/dates_test.jsonl
 
-.PHONY: install model quickstart test test-fast clean
+.PHONY: install model quickstart test test-fast lint clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: model
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
+
+lint: install
+	$(BIN)/ruff check hellbender tests examples
+	$(BIN)/ruff format --check hellbender tests examples
 
 clean:
 	rm -rf $(VENV) last_run_prepared model-out outputs

@@ -57,15 +57,17 @@ def main() -> None:
         table.add_row(old["prompt"], old["reference"], mark(old), mark(new))
     console.print(table)
     output_dir = yaml.safe_load(Path(args.config).read_text())["output_dir"]
-    console.print(f"exact match: before {before['exact_match']:.1%} → after {after['exact_match']:.1%}   "
-                  f"similarity: before {before['similarity']:.3f} → after {after['similarity']:.3f}")
-    console.print(f"predictions: {before['predictions']} and {after['predictions']}; model and metrics in "
-                  f"{output_dir}")
+    console.print(
+        f"exact match: before {before['exact_match']:.1%} → after {after['exact_match']:.1%}   "
+        f"similarity: before {before['similarity']:.3f} → after {after['similarity']:.3f}"
+    )
+    console.print(f"predictions: {before['predictions']} and {after['predictions']}; model and metrics in {output_dir}")
     if after["exact_match"] <= before["exact_match"]:
         console.print("[bold red]the fine-tuned model did not beat the base model[/bold red]")
         sys.exit(1)
-    console.print(f"try it: hellbender inference {args.config} --prompt "
-                  "'Convert to ISO date (YYYY-MM-DD): 4th of July 1999'")
+    console.print(
+        f"try it: hellbender inference {args.config} --prompt 'Convert to ISO date (YYYY-MM-DD): 4th of July 1999'"
+    )
 
 
 if __name__ == "__main__":

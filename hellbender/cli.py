@@ -20,8 +20,12 @@ from rich.console import Console
 
 from hellbender.errors import HellbenderError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Fine-tune causal language models from one YAML file (Axolotl key names).")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Fine-tune causal language models from one YAML file (Axolotl key names).",
+)
 err = Console(stderr=True, soft_wrap=True)
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 ConfigArg = Annotated[Path, typer.Argument(help="YAML config file; config keys may follow as --key value.")]
@@ -50,7 +54,7 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def _config(path: Path, ctx: typer.Context):  # noqa: ANN202
+def _config(path: Path, ctx: typer.Context):
     from hellbender.config import load_config
 
     return load_config(path, list(ctx.args))
@@ -88,12 +92,19 @@ def preprocess(
     if debug:
         show_examples(console, prepared, tokenizer, debug_num_examples)
     console.print(summary_table(prepared))
-    console.print(f"{'reused' if prepared.reused else 'built'} {prepared.path}: {len(prepared.train)} train rows, "
-                  f"{len(prepared.val) if prepared.val is not None else 0} validation rows")
+    console.print(
+        f"{'reused' if prepared.reused else 'built'} {prepared.path}: {len(prepared.train)} train rows, "
+        f"{len(prepared.val) if prepared.val is not None else 0} validation rows"
+    )
     if stats_json:
-        stats = {"fingerprint": prepared.fingerprint, "path": str(prepared.path), "reused": prepared.reused,
-                 "train_rows": len(prepared.train), "val_rows": len(prepared.val) if prepared.val else 0,
-                 "datasets": [asdict(r) for r in prepared.reports]}
+        stats = {
+            "fingerprint": prepared.fingerprint,
+            "path": str(prepared.path),
+            "reused": prepared.reused,
+            "train_rows": len(prepared.train),
+            "val_rows": len(prepared.val) if prepared.val else 0,
+            "datasets": [asdict(r) for r in prepared.reports],
+        }
         stats_json.write_text(json.dumps(stats, indent=2))
 
 
@@ -101,9 +112,9 @@ def preprocess(
 @user_errors
 def train(ctx: typer.Context, config: ConfigArg) -> None:
     """Fine-tune (LoRA or full) as the config says; outputs go to output_dir."""
-    from hellbender.train.loop import train as run_training
-
     from accelerate import PartialState
+
+    from hellbender.train.loop import train as run_training
 
     cfg = _config(config, ctx)
     summary = run_training(cfg)
@@ -133,10 +144,12 @@ def inference(
 def evaluate(
     ctx: typer.Context,
     config: ConfigArg,
-    data: Annotated[Path, typer.Option(help="JSONL of held-out rows (messages ending with the reference reply, "
-                                            "or alpaca rows).")],
-    predictions: Annotated[Path | None, typer.Option(help="Where to write predictions (default: "
-                                                          "output_dir/predictions[-base].jsonl).")] = None,
+    data: Annotated[
+        Path, typer.Option(help="JSONL of held-out rows (messages ending with the reference reply, or alpaca rows).")
+    ],
+    predictions: Annotated[
+        Path | None, typer.Option(help="Where to write predictions (default: output_dir/predictions[-base].jsonl).")
+    ] = None,
     base: Annotated[bool, typer.Option("--base", help="Score the base model without the trained weights.")] = False,
     limit: Annotated[int | None, typer.Option(help="Score only the first N rows.")] = None,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens")] = 64,

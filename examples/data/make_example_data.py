@@ -14,6 +14,7 @@ Writes, next to this script:
 
 Usage: python examples/data/make_example_data.py [--out-dir DIR] [--seed N]
 """
+
 import argparse
 import datetime as dt
 import json
@@ -22,19 +23,53 @@ import random
 
 INSTRUCTION = "Convert to ISO date (YYYY-MM-DD):"
 
-MONTHS = ["January", "February", "March", "April", "May", "June", "July",
-          "August", "September", "October", "November", "December"]
-ABBR = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
-        "Nov", "Dec"]
-WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-            "Saturday", "Sunday"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+ABBR = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 ORDINAL_WORDS = [
-    "first", "second", "third", "fourth", "fifth", "sixth", "seventh",
-    "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth",
-    "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth",
-    "nineteenth", "twentieth", "twenty-first", "twenty-second",
-    "twenty-third", "twenty-fourth", "twenty-fifth", "twenty-sixth",
-    "twenty-seventh", "twenty-eighth", "twenty-ninth", "thirtieth",
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+    "twentieth",
+    "twenty-first",
+    "twenty-second",
+    "twenty-third",
+    "twenty-fourth",
+    "twenty-fifth",
+    "twenty-sixth",
+    "twenty-seventh",
+    "twenty-eighth",
+    "twenty-ninth",
+    "thirtieth",
     "thirty-first",
 ]
 
@@ -49,22 +84,22 @@ def ordinal(n):
 
 # Each style maps a date to an unambiguous human-written string.
 STYLES = [
-    lambda d: f"{MONTHS[d.month-1]} {ordinal(d.day)}, {d.year}",
-    lambda d: f"{MONTHS[d.month-1]} {d.day}, {d.year}",
-    lambda d: f"{d.day} {MONTHS[d.month-1]} {d.year}",
-    lambda d: f"{d.day} {ABBR[d.month-1]} {d.year}",
-    lambda d: f"{ABBR[d.month-1]} {d.day} {d.year}",
-    lambda d: f"{ABBR[d.month-1]}. {d.day}, {d.year}",
+    lambda d: f"{MONTHS[d.month - 1]} {ordinal(d.day)}, {d.year}",
+    lambda d: f"{MONTHS[d.month - 1]} {d.day}, {d.year}",
+    lambda d: f"{d.day} {MONTHS[d.month - 1]} {d.year}",
+    lambda d: f"{d.day} {ABBR[d.month - 1]} {d.year}",
+    lambda d: f"{ABBR[d.month - 1]} {d.day} {d.year}",
+    lambda d: f"{ABBR[d.month - 1]}. {d.day}, {d.year}",
     lambda d: f"{d.year}/{d.month}/{d.day}",
     lambda d: f"{d.year}.{d.month:02d}.{d.day:02d}",
-    lambda d: f"the {ORDINAL_WORDS[d.day-1]} of {MONTHS[d.month-1]} {d.year}",
+    lambda d: f"the {ORDINAL_WORDS[d.day - 1]} of {MONTHS[d.month - 1]} {d.year}",
     lambda d: f"{d.day:02d}.{d.month:02d}.{d.year} (DD.MM.YYYY)",
     lambda d: f"{d.month:02d}/{d.day:02d}/{d.year} (MM/DD/YYYY)",
-    lambda d: f"{WEEKDAYS[d.weekday()]}, {MONTHS[d.month-1]} {d.day}, {d.year}",
-    lambda d: f"{ordinal(d.day)} of {ABBR[d.month-1]} '{d.year % 100:02d}",
-    lambda d: f"{MONTHS[d.month-1].lower()} {d.day} {d.year}",
-    lambda d: f"{d.day} {ABBR[d.month-1].upper()} {d.year}",
-    lambda d: f"{d.day}-{ABBR[d.month-1]}-{d.year % 100:02d}",
+    lambda d: f"{WEEKDAYS[d.weekday()]}, {MONTHS[d.month - 1]} {d.day}, {d.year}",
+    lambda d: f"{ordinal(d.day)} of {ABBR[d.month - 1]} '{d.year % 100:02d}",
+    lambda d: f"{MONTHS[d.month - 1].lower()} {d.day} {d.year}",
+    lambda d: f"{d.day} {ABBR[d.month - 1].upper()} {d.year}",
+    lambda d: f"{d.day}-{ABBR[d.month - 1]}-{d.year % 100:02d}",
 ]
 
 START = dt.date(1990, 1, 1)
@@ -89,10 +124,12 @@ def make_rows(rng, n, exclude):
 
 
 def chat(text, iso):
-    return {"messages": [
-        {"role": "user", "content": f"{INSTRUCTION} {text}"},
-        {"role": "assistant", "content": iso},
-    ]}
+    return {
+        "messages": [
+            {"role": "user", "content": f"{INSTRUCTION} {text}"},
+            {"role": "assistant", "content": iso},
+        ]
+    }
 
 
 def write_jsonl(path, records):
@@ -116,15 +153,13 @@ def main():
     train, train_dates = make_rows(rng, a.n_train, test_dates)
     alpaca, _ = make_rows(rng, a.n_alpaca, test_dates)
     os.makedirs(a.out_dir, exist_ok=True)
-    write_jsonl(os.path.join(a.out_dir, "dates_train.jsonl"),
-                [chat(t, i) for t, i in train])
-    write_jsonl(os.path.join(a.out_dir, "dates_test.jsonl"),
-                [chat(t, i) for t, i in test])
-    write_jsonl(os.path.join(a.out_dir, "alpaca_sample.jsonl"),
-                [{"instruction": INSTRUCTION[:-1] + ".", "input": t,
-                  "output": i} for t, i in alpaca])
-    print(f"wrote {len(train)} train, {len(test)} test, {len(alpaca)} alpaca "
-          f"rows to {a.out_dir}")
+    write_jsonl(os.path.join(a.out_dir, "dates_train.jsonl"), [chat(t, i) for t, i in train])
+    write_jsonl(os.path.join(a.out_dir, "dates_test.jsonl"), [chat(t, i) for t, i in test])
+    write_jsonl(
+        os.path.join(a.out_dir, "alpaca_sample.jsonl"),
+        [{"instruction": INSTRUCTION[:-1] + ".", "input": t, "output": i} for t, i in alpaca],
+    )
+    print(f"wrote {len(train)} train, {len(test)} test, {len(alpaca)} alpaca rows to {a.out_dir}")
 
 
 if __name__ == "__main__":

@@ -16,48 +16,140 @@ from typing import Any
 
 # Pure speed/memory hints: they never change what is learned, only how fast or in how much memory. Hellbender picks
 # its own kernels and loader settings, so these are ignored with a one-line warning instead of failing the file.
-PERF_HINTS = frozenset({
-    "flash_attention", "sdp_attention", "xformers_attention", "flex_attention", "eager_attention",
-    "attn_implementation", "flex_attn_compile_kwargs",
-    "flash_attn_cross_entropy", "flash_attn_rms_norm", "flash_attn_fuse_mlp", "flash_optimum",
-    "torch_compile", "torch_compile_backend", "torch_compile_mode", "torch_compile_options",
-    "group_by_length", "pad_to_sequence_len", "pad_to_multiple_of",
-    "dataloader_num_workers", "dataloader_pin_memory", "dataloader_prefetch_factor",
-    "low_cpu_mem_usage", "use_kernels", "lora_mlp_kernel", "lora_qkv_kernel", "lora_o_kernel", "lora_embedding_kernel",
-    "chunked_cross_entropy", "chunked_cross_entropy_num_chunks", "tiled_mlp", "tiled_mlp_num_shards",
-    "tiled_mlp_use_original_mlp", "activation_offloading", "gradient_checkpointing_kwargs",
-    "gc_steps", "gc_collect_steps", "torch_empty_cache_steps",
-    "dataset_num_proc", "dataset_processes", "dataset_keep_in_memory", "ddp_bucket_cap_mb",
-})
+PERF_HINTS = frozenset(
+    {
+        "flash_attention",
+        "sdp_attention",
+        "xformers_attention",
+        "flex_attention",
+        "eager_attention",
+        "attn_implementation",
+        "flex_attn_compile_kwargs",
+        "flash_attn_cross_entropy",
+        "flash_attn_rms_norm",
+        "flash_attn_fuse_mlp",
+        "flash_optimum",
+        "torch_compile",
+        "torch_compile_backend",
+        "torch_compile_mode",
+        "torch_compile_options",
+        "group_by_length",
+        "pad_to_sequence_len",
+        "pad_to_multiple_of",
+        "dataloader_num_workers",
+        "dataloader_pin_memory",
+        "dataloader_prefetch_factor",
+        "low_cpu_mem_usage",
+        "use_kernels",
+        "lora_mlp_kernel",
+        "lora_qkv_kernel",
+        "lora_o_kernel",
+        "lora_embedding_kernel",
+        "chunked_cross_entropy",
+        "chunked_cross_entropy_num_chunks",
+        "tiled_mlp",
+        "tiled_mlp_num_shards",
+        "tiled_mlp_use_original_mlp",
+        "activation_offloading",
+        "gradient_checkpointing_kwargs",
+        "gc_steps",
+        "gc_collect_steps",
+        "torch_empty_cache_steps",
+        "dataset_num_proc",
+        "dataset_processes",
+        "dataset_keep_in_memory",
+        "ddp_bucket_cap_mb",
+    }
+)
 
 # Known keys where `false` is Axolotl's default (the feature is off), so `load_in_8bit: false` asks for nothing
 # Hellbender does not already do and passes like an empty value. Keys whose Axolotl default is true (e.g.
 # `save_safetensors`, `shuffle_merged_datasets`) are deliberately absent: `false` there changes behaviour.
-OFF_BY_DEFAULT = frozenset({
-    "load_in_8bit", "load_in_4bit", "gptq", "sample_packing", "eval_sample_packing", "sample_packing_sequentially",
-    "lora_fan_in_fan_out", "lora_on_cpu", "merge_lora", "relora",
-    "use_wandb", "use_mlflow", "use_comet", "use_tensorboard", "use_trackio", "use_ray", "use_otel_metrics",
-    "deepspeed", "fsdp", "fp8", "qat", "streaming", "is_preprocess", "skip_prepare_dataset", "push_dataset_to_hub",
-    "load_best_model_at_end", "save_first_step",
-    "save_only_model", "debug", "float16", "bfloat16", "is_llama_derived_model", "is_mistral_derived_model",
-    "is_falcon_derived_model", "is_qwen_derived_model", "do_bench_eval", "do_causal_lm_eval", "reward_model",
-    "process_reward_model", "unfrozen_parameters", "use_pose", "fix_untrained_tokens", "resize_token_embeddings_to_32x",
-    "shrink_embeddings", "embeddings_skip_upcast", "neftune_noise_alpha", "noisy_embedding_alpha",
-    "dataset_exact_deduplication",
-    "include_tokens_per_second", "include_tkps", "tokenizer_legacy", "tokenizer_use_mistral_common",
-    # per-dataset flags
-    "drop_system_message", "split_thinking", "trust_remote_code", "preprocess_shards",
-})
+OFF_BY_DEFAULT = frozenset(
+    {
+        "load_in_8bit",
+        "load_in_4bit",
+        "gptq",
+        "sample_packing",
+        "eval_sample_packing",
+        "sample_packing_sequentially",
+        "lora_fan_in_fan_out",
+        "lora_on_cpu",
+        "merge_lora",
+        "relora",
+        "use_wandb",
+        "use_mlflow",
+        "use_comet",
+        "use_tensorboard",
+        "use_trackio",
+        "use_ray",
+        "use_otel_metrics",
+        "deepspeed",
+        "fsdp",
+        "fp8",
+        "qat",
+        "streaming",
+        "is_preprocess",
+        "skip_prepare_dataset",
+        "push_dataset_to_hub",
+        "load_best_model_at_end",
+        "save_first_step",
+        "save_only_model",
+        "debug",
+        "float16",
+        "bfloat16",
+        "is_llama_derived_model",
+        "is_mistral_derived_model",
+        "is_falcon_derived_model",
+        "is_qwen_derived_model",
+        "do_bench_eval",
+        "do_causal_lm_eval",
+        "reward_model",
+        "process_reward_model",
+        "unfrozen_parameters",
+        "use_pose",
+        "fix_untrained_tokens",
+        "resize_token_embeddings_to_32x",
+        "shrink_embeddings",
+        "embeddings_skip_upcast",
+        "neftune_noise_alpha",
+        "noisy_embedding_alpha",
+        "dataset_exact_deduplication",
+        "include_tokens_per_second",
+        "include_tkps",
+        "tokenizer_legacy",
+        "tokenizer_use_mistral_common",
+        # per-dataset flags
+        "drop_system_message",
+        "split_thinking",
+        "trust_remote_code",
+        "preprocess_shards",
+    }
+)
 
 # Keys that are not in Axolotl's schema but appear (empty) in its example configs: `debug` is a CLI flag there.
 EXTRA_KNOWN = frozenset({"debug"})
 
 # Per-dataset keys Axolotl knows that are missing from the [per-dataset] section of axolotl_keys.txt (older prompt
 # styles and options that live on other dataset classes).
-EXTRA_DATASET_KEYS = frozenset({
-    "field_system", "field_instruction", "field_input", "field_output", "roles", "split_thinking", "train_on_split",
-    "system_prompt", "system_format", "format", "no_input_format", "field_human", "field_model", "temperature",
-})
+EXTRA_DATASET_KEYS = frozenset(
+    {
+        "field_system",
+        "field_instruction",
+        "field_input",
+        "field_output",
+        "roles",
+        "split_thinking",
+        "train_on_split",
+        "system_prompt",
+        "system_format",
+        "format",
+        "no_input_format",
+        "field_human",
+        "field_model",
+        "temperature",
+    }
+)
 
 
 @functools.lru_cache(maxsize=1)

@@ -57,7 +57,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
         raise HellbenderError(f"cannot read config file {path}: {err}") from None
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        data = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -84,7 +84,7 @@ def parse_value(text: str) -> Any:
     if _FLOAT.match(text):
         return float(text)
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError:
         return text
 
@@ -135,8 +135,13 @@ def _got(value: Any) -> str:
 
 
 _EXPECTED = {
-    "int": "an integer", "float": "a number", "bool": "true or false", "string": "text (a string)",
-    "list": "a list", "dict": "a mapping of `key: value`", "model": "a mapping of `key: value`",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "string": "text (a string)",
+    "list": "a list",
+    "dict": "a mapping of `key: value`",
+    "model": "a mapping of `key: value`",
 }
 
 

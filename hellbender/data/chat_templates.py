@@ -16,9 +16,7 @@ CHATML = (
 NAMED_TEMPLATES = {"chatml": CHATML}
 
 
-def resolve_chat_template(
-    name: str | None, jinja: str | None, tokenizer: PreTrainedTokenizerBase
-) -> str:
+def resolve_chat_template(name: str | None, jinja: str | None, tokenizer: PreTrainedTokenizerBase) -> str:
     """The jinja text to render conversations with: a raw `chat_template_jinja`, a named one, or the tokenizer's."""
     if jinja:
         return jinja

@@ -72,7 +72,9 @@ def _tokenize_source(
         field_messages=ds.field_messages,
         chat_template=resolve_chat_template(
             ds.chat_template or config.chat_template, config.chat_template_jinja, tokenizer
-        ) if ds.type == "chat_template" else None,
+        )
+        if ds.type == "chat_template"
+        else None,
         source=ds.path,
         bos_text=bos_text(tokenizer),
     )
@@ -98,9 +100,7 @@ def _tokenize_source(
     return _clean(tokenized, config, SourceReport(source=ds.path, rows_in=len(raw)))
 
 
-def _clean(
-    tokenized: datasets.Dataset, config: Config, report: SourceReport
-) -> tuple[datasets.Dataset, SourceReport]:
+def _clean(tokenized: datasets.Dataset, config: Config, report: SourceReport) -> tuple[datasets.Dataset, SourceReport]:
     """Apply `excess_length_strategy` and drop rows with nothing to train, counting each removal."""
     limit = config.sequence_len
     lengths = np.array([len(ids) for ids in tokenized["input_ids"]], dtype=np.int64)
@@ -150,9 +150,11 @@ def _split(data: datasets.Dataset, config: Config) -> tuple[datasets.Dataset, da
 def prepare_data(config: Config, tokenizer: PreTrainedTokenizerBase) -> PreparedData:
     """Return the prepared train/val datasets, from the cache when the fingerprint matches."""
     datasets.disable_progress_bars()  # our summary table reports the counts; per-stage bars are noise
-    chat_template = resolve_chat_template(config.chat_template, config.chat_template_jinja, tokenizer) if any(
-        ds.type == "chat_template" for ds in config.datasets
-    ) else None
+    chat_template = (
+        resolve_chat_template(config.chat_template, config.chat_template_jinja, tokenizer)
+        if any(ds.type == "chat_template" for ds in config.datasets)
+        else None
+    )
     fingerprint = data_fingerprint(config, tokenizer, chat_template)
     root = Path(config.dataset_prepared_path)
     path = root / fingerprint
@@ -173,8 +175,11 @@ def _build(config: Config, tokenizer: PreTrainedTokenizerBase, fingerprint: str,
     if len(merged) == 0:
         raise DataError(
             "no rows left to train on after preprocessing: "
-            + "; ".join(f"{r.source}: {r.rows_in} in, {r.dropped_too_long} too long, "
-                        f"{r.dropped_nothing_trained} with nothing to train" for r in reports),
+            + "; ".join(
+                f"{r.source}: {r.rows_in} in, {r.dropped_too_long} too long, "
+                f"{r.dropped_nothing_trained} with nothing to train"
+                for r in reports
+            ),
             hint="check sequence_len, excess_length_strategy and the dataset format.",
         )
     train, val = _split(merged, config)

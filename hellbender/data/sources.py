@@ -118,7 +118,9 @@ def read_json_rows(path: Path) -> list[dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise DataError(f"{path}, line {line}: not valid UTF-8 ({exc.reason}).", hint="re-save the file as UTF-8.")
+        raise DataError(
+            f"{path}, line {line}: not valid UTF-8 ({exc.reason}).", hint="re-save the file as UTF-8."
+        ) from None
     if path.suffix.lower() == ".json" and text.lstrip().startswith(("[", "{")):
         try:
             document = json.loads(text)

@@ -55,8 +55,12 @@ def score(prediction: str, reference: str) -> dict[str, float]:
 
 
 def evaluate(
-    config: Config, loaded: LoadedModel, items: list[EvalItem], predictions_path: Path | None,
-    max_new_tokens: int = 64, batch_size: int = 16,
+    config: Config,
+    loaded: LoadedModel,
+    items: list[EvalItem],
+    predictions_path: Path | None,
+    max_new_tokens: int = 64,
+    batch_size: int = 16,
 ) -> dict[str, Any]:
     """Mean scores over `items`; each prediction with its scores is written to `predictions_path`."""
     records = []
@@ -64,8 +68,14 @@ def evaluate(
         chunk = items[start : start + batch_size]
         prompts = [build_prompt(config, loaded.tokenizer, item.messages) for item in chunk]
         for item, prediction in zip(chunk, generate(loaded, prompts, max_new_tokens)):
-            records.append({"prompt": item.messages[-1]["content"], "reference": item.reference,
-                            "prediction": prediction, **score(prediction, item.reference)})
+            records.append(
+                {
+                    "prompt": item.messages[-1]["content"],
+                    "reference": item.reference,
+                    "prediction": prediction,
+                    **score(prediction, item.reference),
+                }
+            )
     if predictions_path is not None:
         predictions_path.parent.mkdir(parents=True, exist_ok=True)
         predictions_path.write_text("".join(json.dumps(r) + "\n" for r in records))

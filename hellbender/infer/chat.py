@@ -38,6 +38,7 @@ def run_inference(
         if not line.strip():
             continue
         history.append({"role": "user", "content": line.rstrip("\n")})
-        reply = generate(loaded, [build_prompt(config, loaded.tokenizer, history)], max_new_tokens, temperature,
-                         streamer=streamer)[0]
+        reply = generate(
+            loaded, [build_prompt(config, loaded.tokenizer, history)], max_new_tokens, temperature, streamer=streamer
+        )[0]
         history.append({"role": "assistant", "content": reply})

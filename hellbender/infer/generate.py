@@ -44,7 +44,8 @@ def load_for_inference(config: Config, base_only: bool = False) -> LoadedModel:
     if found is None and not base_only:
         raise HellbenderError(
             f"no trained weights found in output_dir `{config.output_dir}` and no lora_model_dir is set.",
-            hint="train first (`hellbender train CONFIG`), pass --lora_model_dir DIR, or use --base for the base model.",
+            hint="train first (`hellbender train CONFIG`), pass --lora_model_dir DIR, or use --base for the base "
+            "model.",
         )
     description = f"base model {config.base_model}"
     if found is not None:
@@ -73,13 +74,20 @@ def build_prompt(config: Config, tokenizer: PreTrainedTokenizerBase, messages: l
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     system = next((m["content"] for m in messages if m["role"] == "system"), "")
     user = "\n\n".join(m["content"] for m in messages if m["role"] == "user")
-    bos = tokenizer.bos_token if tokenizer.bos_token and tokenizer("a")["input_ids"][:1] == [tokenizer.bos_token_id] else ""
+    bos = (
+        tokenizer.bos_token
+        if tokenizer.bos_token and tokenizer("a")["input_ids"][:1] == [tokenizer.bos_token_id]
+        else ""
+    )
     return bos + alpaca_prompt(user, system=system)
 
 
 def generate(
-    loaded: LoadedModel, prompts: list[str], max_new_tokens: int = 256, temperature: float = 0.0,
-    streamer=None,  # noqa: ANN001
+    loaded: LoadedModel,
+    prompts: list[str],
+    max_new_tokens: int = 256,
+    temperature: float = 0.0,
+    streamer=None,
 ) -> list[str]:
     """Replies to a batch of prompt texts (left-padded; greedy when temperature is 0)."""
     tokenizer, model = loaded.tokenizer, loaded.model
@@ -88,8 +96,12 @@ def generate(
     sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
     with torch.no_grad():
         output = model.generate(
-            **inputs, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=tokenizer.eos_token_id, streamer=streamer, **sampling,
+            **inputs,
+            max_new_tokens=max_new_tokens,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            streamer=streamer,
+            **sampling,
         )
-    new_tokens = output[:, inputs["input_ids"].shape[1]:]
+    new_tokens = output[:, inputs["input_ids"].shape[1] :]
     return [text.strip() for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]

@@ -57,12 +57,14 @@ def _converted_gguf(path: Path) -> Path:
         return target if (target / "config.json").is_file() else convert_gguf_to_hf(path, target)
 
 
-def _from_pretrained(loader, name: str, what: str, **kwargs):  # noqa: ANN001, ANN202
+def _from_pretrained(loader, name: str, what: str, **kwargs):
     """Call a transformers loader and turn 'not found / offline' into one clear message."""
     try:
         return loader.from_pretrained(name, **kwargs)
     except OSError as exc:
-        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(exc).lower() or "connect" in str(exc).lower()
+        offline = (
+            os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(exc).lower() or "connect" in str(exc).lower()
+        )
         hint = (
             "this machine cannot reach the Hugging Face hub: download the model elsewhere "
             "(`huggingface-cli download ID --local-dir DIR`) and set base_model to that folder."
@@ -80,8 +82,10 @@ def _transformers_class(name: str | None, default: type, key: str) -> type:
 
     cls = getattr(transformers, name, None)
     if cls is None or not hasattr(cls, "from_pretrained"):
-        raise HellbenderError(f"{key}: `{name}` is not a transformers class with from_pretrained.",
-                              hint=f"use e.g. {default.__name__}, or leave {key} empty.")
+        raise HellbenderError(
+            f"{key}: `{name}` is not a transformers class with from_pretrained.",
+            hint=f"use e.g. {default.__name__}, or leave {key} empty.",
+        )
     return cls
 
 
@@ -108,21 +112,19 @@ def load_tokenizer(config: Config) -> PreTrainedTokenizerBase:
         # Padding positions are masked out of attention and loss, so any id works; eos is always there.
         tokenizer.pad_token = tokenizer.eos_token
     if config.chat_template or config.chat_template_jinja:
-        tokenizer.chat_template = resolve_chat_template(
-            config.chat_template, config.chat_template_jinja, tokenizer
-        )
+        tokenizer.chat_template = resolve_chat_template(config.chat_template, config.chat_template_jinja, tokenizer)
     return tokenizer
 
 
-def load_model(
-    config: Config, tokenizer: PreTrainedTokenizerBase, dtype: torch.dtype | None = None
-) -> PreTrainedModel:
+def load_model(config: Config, tokenizer: PreTrainedTokenizerBase, dtype: torch.dtype | None = None) -> PreTrainedModel:
     """The base model in `dtype`, embeddings resized when the config added tokens."""
     source = resolve_model_path(config.base_model)
     kwargs: dict = {"dtype": dtype or select_dtype(config), "trust_remote_code": config.trust_remote_code}
     if config.base_model_config:
         kwargs["config"] = _from_pretrained(
-            AutoConfig, resolve_model_path(config.base_model_config), "model config",
+            AutoConfig,
+            resolve_model_path(config.base_model_config),
+            "model config",
             trust_remote_code=config.trust_remote_code,
         )
     loader = _transformers_class(config.model_type, AutoModelForCausalLM, "model_type")

@@ -12,7 +12,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import torch
 from accelerate import Accelerator
+from safetensors import safe_open
 from transformers import PreTrainedTokenizerBase
 
 from hellbender.config import Config
@@ -22,12 +24,33 @@ from hellbender.train.outputs import save_weights
 TRAINER_STATE = "trainer_state.json"
 
 
+def save_only_trainable_weights(accelerator: Accelerator) -> None:
+    """Keep frozen base weights out of `save_state`: a LoRA checkpoint then holds megabytes, not the whole model.
+
+    The frozen weights are loaded from `base_model` anyway, so they are never needed to resume; `load_checkpoint`
+    loads with strict=False and checks the names itself.
+    """
+
+    def keep_trainable(models: list[torch.nn.Module], weights: list[dict], _: str) -> None:
+        for i, model in enumerate(models):
+            trainable = {name for name, param in model.named_parameters() if param.requires_grad}
+            weights[i] = {name: tensor for name, tensor in weights[i].items() if name in trainable}
+
+    accelerator.register_save_state_pre_hook(keep_trainable)
+
+
 def _step_of(path: Path) -> int:
     return int(path.name.rsplit("-", 1)[1])
 
 
-def save_checkpoint(accelerator: Accelerator, model, tokenizer: PreTrainedTokenizerBase, output_dir: Path,  # noqa: ANN001
-                    progress: dict[str, Any], keep: int | None = None) -> Path:
+def save_checkpoint(
+    accelerator: Accelerator,
+    model,
+    tokenizer: PreTrainedTokenizerBase,
+    output_dir: Path,
+    progress: dict[str, Any],
+    keep: int | None = None,
+) -> Path:
     """Write checkpoints/checkpoint-<step>; with `keep` (save_total_limit) delete all but the newest `keep`."""
     final = output_dir / "checkpoints" / f"checkpoint-{progress['step']}"
     building = final.with_name(f".{final.name}.partial")
@@ -60,12 +83,14 @@ def checkpoint_to_resume(config: Config) -> Path | None:
             )
         return path
     if config.auto_resume_from_checkpoints:
-        found = [p for p in (Path(config.output_dir) / "checkpoints").glob("checkpoint-*") if (p / TRAINER_STATE).is_file()]
+        found = [
+            p for p in (Path(config.output_dir) / "checkpoints").glob("checkpoint-*") if (p / TRAINER_STATE).is_file()
+        ]
         return max(found, key=_step_of) if found else None
     return None
 
 
-def load_checkpoint(accelerator: Accelerator, path: Path, fingerprint: str) -> dict[str, Any]:
+def load_checkpoint(accelerator: Accelerator, model: torch.nn.Module, path: Path, fingerprint: str) -> dict[str, Any]:
     """Restore Accelerate's state from `path` and return the loop's saved position."""
     progress = json.loads((path / TRAINER_STATE).read_text())
     if progress.get("data_fingerprint") != fingerprint:
@@ -74,5 +99,17 @@ def load_checkpoint(accelerator: Accelerator, path: Path, fingerprint: str) -> d
             f"{progress.get('data_fingerprint')}, now {fingerprint}); resuming would not continue the same run.",
             hint="restore the data and data settings of that run, or start a new run without resuming.",
         )
-    accelerator.load_state(str(path / "state"))
+    saved: dict[str, list[int]] = {}
+    for file in (path / "state").glob("model*.safetensors"):
+        with safe_open(str(file), framework="pt") as handle:
+            saved |= {name: list(handle.get_slice(name).get_shape()) for name in handle.keys()}
+    expected = {name: list(p.shape) for name, p in model.named_parameters() if p.requires_grad}
+    differ = sorted(k for k in saved.keys() | expected.keys() if saved.get(k) != expected.get(k))
+    if differ:
+        raise HellbenderError(
+            f"resume_from_checkpoint: `{path}` holds different trainable weights than this run builds "
+            f"({len(differ)} names or shapes differ, e.g. {differ[0]}).",
+            hint="resume with the adapter settings (adapter, lora_r, lora_target_modules, …) of the run that wrote it.",
+        )
+    accelerator.load_state(str(path / "state"), strict=False)
     return progress

@@ -26,7 +26,12 @@ from hellbender.data.collate import PadCollator
 from hellbender.data.pipeline import prepare_data
 from hellbender.model.adapters import apply_adapter
 from hellbender.model.load import load_model, load_tokenizer, select_dtype
-from hellbender.train.checkpoint import checkpoint_to_resume, load_checkpoint, save_checkpoint
+from hellbender.train.checkpoint import (
+    checkpoint_to_resume,
+    load_checkpoint,
+    save_checkpoint,
+    save_only_trainable_weights,
+)
 from hellbender.train.guards import LossWatchdog
 from hellbender.train.loss import token_loss_sum, trained_token_count
 from hellbender.train.optim import build_optimizer, build_scheduler
@@ -44,7 +49,7 @@ class StepPlan:
     save_every: int | None
 
     @classmethod
-    def from_config(cls, config: Config, batches_per_epoch: int) -> "StepPlan":
+    def from_config(cls, config: Config, batches_per_epoch: int) -> StepPlan:
         steps_per_epoch = max(1, math.ceil(batches_per_epoch / config.gradient_accumulation_steps))
         total = config.max_steps or max(1, math.ceil(config.num_epochs * steps_per_epoch))
 
@@ -53,8 +58,12 @@ class StepPlan:
                 return max(1, math.ceil(steps * total) if steps < 1 else int(steps))
             return max(1, steps_per_epoch // per_epoch) if per_epoch else None
 
-        return cls(steps_per_epoch, total, every(config.evals_per_epoch, config.eval_steps),
-                   every(config.saves_per_epoch, config.save_steps))
+        return cls(
+            steps_per_epoch,
+            total,
+            every(config.evals_per_epoch, config.eval_steps),
+            every(config.saves_per_epoch, config.save_steps),
+        )
 
 
 def _mixed_precision(dtype: torch.dtype) -> str:
@@ -101,9 +110,7 @@ def evaluate_loss(model: torch.nn.Module, loader: DataLoader, accelerator: Accel
     return (loss_sum / tokens.clamp(min=1)).item()
 
 
-def train_step(
-    model: torch.nn.Module, window: list[dict], accelerator: Accelerator
-) -> tuple[float, int]:
+def train_step(model: torch.nn.Module, window: list[dict], accelerator: Accelerator) -> tuple[float, int]:
     """Forward/backward over one accumulation window; returns (mean loss per trained token, trained tokens)."""
     local = sum(trained_token_count(b["labels"]) for b in window)
     total = accelerator.reduce(torch.as_tensor(local, device=accelerator.device), "sum").clamp(min=1)
@@ -119,7 +126,7 @@ def train_step(
     return (accelerator.reduce(loss_sum, "sum") / total).item(), int(total.item())
 
 
-def _loader(data, config: Config, pad_id: int, shuffle: bool) -> DataLoader:  # noqa: ANN001
+def _loader(data, config: Config, pad_id: int, shuffle: bool) -> DataLoader:
     generator = torch.Generator().manual_seed(config.seed)
     return DataLoader(
         data.with_format("python"),
@@ -179,22 +186,47 @@ def train(config: Config) -> dict:
     plan = StepPlan.from_config(config, len(train_loader))
     scheduler = build_scheduler(optimizer, config, plan.total_steps)
     accelerator.register_for_checkpointing(scheduler)
+    save_only_trainable_weights(accelerator)
 
     progress, resumed_from = Progress(), checkpoint_to_resume(config)
     if resumed_from is not None:
-        progress = Progress(**{k: v for k, v in load_checkpoint(accelerator, resumed_from, data.fingerprint).items()
-                               if k in Progress.__dataclass_fields__})
+        progress = Progress(
+            **{
+                k: v
+                for k, v in load_checkpoint(accelerator, model, resumed_from, data.fingerprint).items()
+                if k in Progress.__dataclass_fields__
+            }
+        )
     output_dir = Path(config.output_dir)
     log = MetricsLog(output_dir / "metrics.jsonl", enabled=accelerator.is_main_process, append=resumed_from is not None)
-    log.write(event="start", total_steps=plan.total_steps, steps_per_epoch=plan.steps_per_epoch,
-              train_rows=len(data.train), val_rows=len(data.val) if data.val else 0,
-              trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
-              dtype=str(dtype).removeprefix("torch."), processes=accelerator.num_processes,
-              resumed_from=str(resumed_from) if resumed_from else None, resumed_at_step=progress.step)
+    log.write(
+        event="start",
+        total_steps=plan.total_steps,
+        steps_per_epoch=plan.steps_per_epoch,
+        train_rows=len(data.train),
+        val_rows=len(data.val) if data.val else 0,
+        trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
+        dtype=str(dtype).removeprefix("torch."),
+        processes=accelerator.num_processes,
+        resumed_from=str(resumed_from) if resumed_from else None,
+        resumed_at_step=progress.step,
+    )
     if val_loader is not None and progress.step == 0:  # the untrained baseline for every later eval_loss
         log.write(event="eval", step=0, epoch=0.0, eval_loss=_record_eval(model, val_loader, accelerator, progress))
-    summary = _run_steps(config, plan, accelerator, model, optimizer, scheduler, train_loader, val_loader,
-                         tokenizer, progress, log, data.fingerprint)
+    summary = _run_steps(
+        config,
+        plan,
+        accelerator,
+        model,
+        optimizer,
+        scheduler,
+        train_loader,
+        val_loader,
+        tokenizer,
+        progress,
+        log,
+        data.fingerprint,
+    )
     save_final(accelerator, model, tokenizer, config, data, summary)
     log.write(event="end", **summary)
     return summary
@@ -210,21 +242,36 @@ def _record_eval(model: torch.nn.Module, loader: DataLoader, accelerator: Accele
     return loss
 
 
-def _run_steps(config: Config, plan: StepPlan, accelerator: Accelerator, model, optimizer, scheduler,  # noqa: ANN001, PLR0913
-               train_loader: DataLoader, val_loader: DataLoader | None, tokenizer: PreTrainedTokenizerBase,
-               progress: Progress, log: MetricsLog, fingerprint: str) -> dict:
+def _run_steps(
+    config: Config,
+    plan: StepPlan,
+    accelerator: Accelerator,
+    model,
+    optimizer,
+    scheduler,
+    train_loader: DataLoader,
+    val_loader: DataLoader | None,
+    tokenizer: PreTrainedTokenizerBase,
+    progress: Progress,
+    log: MetricsLog,
+    fingerprint: str,
+) -> dict:
     """The optimizer steps from `progress.step + 1` to the end: step, log, evaluate, stop early, checkpoint."""
     watchdog = LossWatchdog(config.loss_watchdog_threshold, config.loss_watchdog_patience)
     windows = _windows(train_loader, config.gradient_accumulation_steps, progress.step, plan.steps_per_epoch)
-    bar = tqdm(total=plan.total_steps, initial=progress.step, desc="training",
-               disable=not accelerator.is_local_main_process)
+    bar = tqdm(
+        total=plan.total_steps, initial=progress.step, desc="training", disable=not accelerator.is_local_main_process
+    )
     started, tokens_at_start, last = time.perf_counter(), progress.tokens, {}
     model.train()
     while progress.step < plan.total_steps:
         window = next(windows)
         loss, trained_tokens = train_step(model, window, accelerator)
-        grad_norm = accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm) if (
-            config.max_grad_norm and config.max_grad_norm > 0) else None
+        grad_norm = (
+            accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            if (config.max_grad_norm and config.max_grad_norm > 0)
+            else None
+        )
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
@@ -232,10 +279,16 @@ def _run_steps(config: Config, plan: StepPlan, accelerator: Accelerator, model, 
         step = progress.step
         progress.trained_tokens += trained_tokens
         progress.tokens += int(accelerator.reduce(sum(b["attention_mask"].sum() for b in window), "sum").item())
-        last = {"step": step, "epoch": round(step / plan.steps_per_epoch, 4), "loss": loss,
-                "lr": scheduler.get_last_lr()[0], "trained_tokens": progress.trained_tokens, "tokens": progress.tokens,
-                "grad_norm": float(grad_norm) if grad_norm is not None else None,
-                "tokens_per_s": round((progress.tokens - tokens_at_start) / (time.perf_counter() - started), 1)}
+        last = {
+            "step": step,
+            "epoch": round(step / plan.steps_per_epoch, 4),
+            "loss": loss,
+            "lr": scheduler.get_last_lr()[0],
+            "trained_tokens": progress.trained_tokens,
+            "tokens": progress.tokens,
+            "grad_norm": float(grad_norm) if grad_norm is not None else None,
+            "tokens_per_s": round((progress.tokens - tokens_at_start) / (time.perf_counter() - started), 1),
+        }
         if step % config.logging_steps == 0 or step == plan.total_steps:
             log.write(event="train", **last)
         bar.set_postfix(loss=f"{loss:.4f}", lr=f"{last['lr']:.2e}")
@@ -251,7 +304,13 @@ def _run_steps(config: Config, plan: StepPlan, accelerator: Accelerator, model, 
                 bar.write(f"early stopping at step {step}: eval_loss has not improved for {patience} evaluations")
                 break
         if plan.save_every and step % plan.save_every == 0 and step < plan.total_steps:
-            save_checkpoint(accelerator, model, tokenizer, Path(config.output_dir),
-                            {**asdict(progress), "data_fingerprint": fingerprint}, config.save_total_limit)
+            save_checkpoint(
+                accelerator,
+                model,
+                tokenizer,
+                Path(config.output_dir),
+                {**asdict(progress), "data_fingerprint": fingerprint},
+                config.save_total_limit,
+            )
     bar.close()
     return {**last, "train_runtime_s": round(time.perf_counter() - started, 2)}

@@ -28,7 +28,7 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def save_weights(accelerator: Accelerator, model, tokenizer: PreTrainedTokenizerBase, folder: Path) -> None:  # noqa: ANN001
+def save_weights(accelerator: Accelerator, model, tokenizer: PreTrainedTokenizerBase, folder: Path) -> None:
     unwrapped = accelerator.unwrap_model(model)
     unwrapped.save_pretrained(
         str(folder),
@@ -40,8 +40,14 @@ def save_weights(accelerator: Accelerator, model, tokenizer: PreTrainedTokenizer
         tokenizer.save_pretrained(str(folder))
 
 
-def save_final(accelerator: Accelerator, model, tokenizer: PreTrainedTokenizerBase, config: Config,  # noqa: ANN001
-               data: PreparedData, summary: dict) -> None:
+def save_final(
+    accelerator: Accelerator,
+    model,
+    tokenizer: PreTrainedTokenizerBase,
+    config: Config,
+    data: PreparedData,
+    summary: dict,
+) -> None:
     output_dir = Path(config.output_dir)
     accelerator.wait_for_everyone()
     save_weights(accelerator, model, tokenizer, output_dir)

@@ -22,9 +22,4 @@ def write(tmp_path: Path):
 
 @pytest.fixture
 def minimal() -> str:
-    return (
-        "base_model: HuggingFaceTB/SmolLM2-135M-Instruct\n"
-        "datasets:\n"
-        "  - path: data/train.jsonl\n"
-        "    type: alpaca\n"
-    )
+    return "base_model: HuggingFaceTB/SmolLM2-135M-Instruct\ndatasets:\n  - path: data/train.jsonl\n    type: alpaca\n"

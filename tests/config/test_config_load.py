@@ -124,12 +124,31 @@ def test_top_level_must_be_mapping(write, text, needle):
 
 def test_parse_overrides_types():
     out = parse_overrides(
-        ["--learning_rate", "1e-4", "--lora-r=16", "--bf16", "false", "--lora_target_modules", "[q_proj,v_proj]",
-         "--output-dir", "runs/a", "--warmup_steps", "-1", "--lora_dropout=.05", "--chat_template="]
+        [
+            "--learning_rate",
+            "1e-4",
+            "--lora-r=16",
+            "--bf16",
+            "false",
+            "--lora_target_modules",
+            "[q_proj,v_proj]",
+            "--output-dir",
+            "runs/a",
+            "--warmup_steps",
+            "-1",
+            "--lora_dropout=.05",
+            "--chat_template=",
+        ]
     )
     assert out == {
-        "learning_rate": 1e-4, "lora_r": 16, "bf16": False, "lora_target_modules": ["q_proj", "v_proj"],
-        "output_dir": "runs/a", "warmup_steps": -1, "lora_dropout": 0.05, "chat_template": None,
+        "learning_rate": 1e-4,
+        "lora_r": 16,
+        "bf16": False,
+        "lora_target_modules": ["q_proj", "v_proj"],
+        "output_dir": "runs/a",
+        "warmup_steps": -1,
+        "lora_dropout": 0.05,
+        "chat_template": None,
     }
     assert isinstance(out["learning_rate"], float)
 

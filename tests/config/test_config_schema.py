@@ -71,12 +71,19 @@ def test_false_is_not_unset_when_it_changes_behaviour(write, minimal):
 
 
 def test_axolotl_training_extras_validate(write, minimal):
-    config = load_config(write(minimal + "adam_beta2: 0.95\nadam_epsilon: 1.0e-5\ncosine_min_lr_ratio: 0.1\n"
-                                         "loss_watchdog_threshold: 5.0\nsave_total_limit: 2\neval_steps: 0.25\n"
-                                         "lora_modules_to_save: lm_head\n"))
+    config = load_config(
+        write(
+            minimal + "adam_beta2: 0.95\nadam_epsilon: 1.0e-5\ncosine_min_lr_ratio: 0.1\n"
+            "loss_watchdog_threshold: 5.0\nsave_total_limit: 2\neval_steps: 0.25\n"
+            "lora_modules_to_save: lm_head\n"
+        )
+    )
     assert (config.adam_beta2, config.cosine_min_lr_ratio, config.lora_modules_to_save) == (0.95, 0.1, ["lm_head"])
-    problems = _problems(write, minimal + "evals_per_epoch: 2\neval_steps: 10\nlr_scheduler: linear\n"
-                                          "cosine_min_lr_ratio: 0.1\nearly_stopping_patience: 2\n")
+    problems = _problems(
+        write,
+        minimal + "evals_per_epoch: 2\neval_steps: 10\nlr_scheduler: linear\n"
+        "cosine_min_lr_ratio: 0.1\nearly_stopping_patience: 2\n",
+    )
     assert len(problems) == 3 and any("both set" in p for p in problems)
 
 

@@ -14,16 +14,18 @@ from hellbender.errors import DataError
 from tests.conftest import arithmetic_chats, write_config, write_jsonl
 
 
-def _config(tmp_path: Path, model_dir: Path, data: Path, **keys):  # noqa: ANN001, ANN202
+def _config(tmp_path: Path, model_dir: Path, data: Path, **keys):
     keys = {"dataset_prepared_path": str(tmp_path / "prepared"), **keys}
-    path = write_config(tmp_path / "cfg.yml", base_model=str(model_dir),
-                        datasets=[{"path": str(data), "type": "chat_template"}], **keys)
+    path = write_config(
+        tmp_path / "cfg.yml", base_model=str(model_dir), datasets=[{"path": str(data), "type": "chat_template"}], **keys
+    )
     return load_config(path)
 
 
-def test_long_rows_are_dropped_or_truncated_and_counted(tmp_path, smollm2_dir, smollm2_tokenizer) -> None:  # noqa: ANN001
-    rows = arithmetic_chats(6) + [{"messages": [{"role": "user", "content": "word " * 200},
-                                                {"role": "assistant", "content": "ok"}]}]
+def test_long_rows_are_dropped_or_truncated_and_counted(tmp_path, smollm2_dir, smollm2_tokenizer) -> None:
+    rows = arithmetic_chats(6) + [
+        {"messages": [{"role": "user", "content": "word " * 200}, {"role": "assistant", "content": "ok"}]}
+    ]
     data = write_jsonl(tmp_path / "d.jsonl", rows)
     dropped = prepare_data(_config(tmp_path, smollm2_dir, data, sequence_len=64), smollm2_tokenizer)
     report = dropped.reports[0]
@@ -37,7 +39,7 @@ def test_long_rows_are_dropped_or_truncated_and_counted(tmp_path, smollm2_dir, s
     assert max(len(ids) for ids in truncated.train["input_ids"]) <= 64
 
 
-def test_validation_split_is_deterministic(tmp_path, smollm2_dir, smollm2_tokenizer) -> None:  # noqa: ANN001
+def test_validation_split_is_deterministic(tmp_path, smollm2_dir, smollm2_tokenizer) -> None:
     data = write_jsonl(tmp_path / "d.jsonl", arithmetic_chats(20))
     first = prepare_data(_config(tmp_path, smollm2_dir, data, val_set_size=0.25), smollm2_tokenizer)
     assert (len(first.train), len(first.val)) == (15, 5)
@@ -46,7 +48,7 @@ def test_validation_split_is_deterministic(tmp_path, smollm2_dir, smollm2_tokeni
     assert again.val["input_ids"] == first.val["input_ids"]
 
 
-def test_cache_is_reused_and_rebuilt_when_a_row_changes(tmp_path, smollm2_dir, smollm2_tokenizer) -> None:  # noqa: ANN001
+def test_cache_is_reused_and_rebuilt_when_a_row_changes(tmp_path, smollm2_dir, smollm2_tokenizer) -> None:
     data = write_jsonl(tmp_path / "d.jsonl", arithmetic_chats(5))
     config = _config(tmp_path, smollm2_dir, data)
     first = prepare_data(config, smollm2_tokenizer)
@@ -60,7 +62,7 @@ def test_cache_is_reused_and_rebuilt_when_a_row_changes(tmp_path, smollm2_dir, s
     assert not third.reused and third.fingerprint != first.fingerprint
 
 
-def test_malformed_jsonl_line_is_named(tmp_path, smollm2_dir, smollm2_tokenizer) -> None:  # noqa: ANN001
+def test_malformed_jsonl_line_is_named(tmp_path, smollm2_dir, smollm2_tokenizer) -> None:
     data = write_jsonl(tmp_path / "d.jsonl", arithmetic_chats(3))
     data.write_text(data.read_text() + '{"messages": [oops\n')
     with pytest.raises(DataError, match=r"d.jsonl, line 4: malformed JSON"):
@@ -76,10 +78,10 @@ def test_collator_pads_without_masking_trained_eos() -> None:
     assert batch["input_ids"].tolist() == [[5, 6, 2], [7, 2, 2]]
 
 
-def test_text_that_looks_like_dates_or_numbers_stays_text(tmp_path, smollm2_dir, smollm2_tokenizer) -> None:  # noqa: ANN001
+def test_text_that_looks_like_dates_or_numbers_stays_text(tmp_path, smollm2_dir, smollm2_tokenizer) -> None:
     """pyarrow's JSON reader and pandas' CSV reader would turn these into a timestamp and the integer 7."""
-    from hellbender.data.sources import load_source
     from hellbender.config import DatasetConfig
+    from hellbender.data.sources import load_source
 
     jsonl = write_jsonl(tmp_path / "a.jsonl", [{"instruction": "ISO?", "output": "2021-03-05"}])
     assert load_source(DatasetConfig(path=str(jsonl), type="alpaca"))[0]["output"] == "2021-03-05"

@@ -12,8 +12,9 @@ from tests.conftest import arithmetic_chats, write_config, write_jsonl
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hellbender", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "hellbender", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
 
 
 def _assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -29,10 +30,13 @@ def data(tmp_path: Path) -> Path:
     return write_jsonl(tmp_path / "train.jsonl", arithmetic_chats(4))
 
 
-def _config(tmp_path: Path, **keys) -> Path:  # noqa: ANN003
-    base = {"base_model": "bundled:SmolLM2-135M-Instruct",
-            "datasets": [{"path": str(tmp_path / "train.jsonl"), "type": "chat_template"}],
-            "dataset_prepared_path": str(tmp_path / "prep"), "output_dir": str(tmp_path / "out")}
+def _config(tmp_path: Path, **keys) -> Path:
+    base = {
+        "base_model": "bundled:SmolLM2-135M-Instruct",
+        "datasets": [{"path": str(tmp_path / "train.jsonl"), "type": "chat_template"}],
+        "dataset_prepared_path": str(tmp_path / "prep"),
+        "output_dir": str(tmp_path / "out"),
+    }
     return write_config(tmp_path / "cfg.yml", **{**base, **keys})
 
 
@@ -48,14 +52,16 @@ def test_missing_dataset_file(tmp_path: Path) -> None:
 
 def test_malformed_jsonl_line(tmp_path: Path, data: Path) -> None:
     data.write_text(data.read_text().replace('{"messages"', '{"messages" oops', 1))
-    _assert_user_error(_run("preprocess", str(_config(tmp_path)), cwd=tmp_path), "train.jsonl, line 1",
-                       "malformed JSON")
+    _assert_user_error(
+        _run("preprocess", str(_config(tmp_path)), cwd=tmp_path), "train.jsonl, line 1", "malformed JSON"
+    )
 
 
 def test_unknown_key_and_wrong_type_reported_together(tmp_path: Path, data: Path) -> None:
     config = _config(tmp_path, learnig_rate=0.1, lora_r="abc")
-    _assert_user_error(_run("train", str(config), cwd=tmp_path), "did you mean `learning_rate`", "`lora_r`",
-                       "2 config problems")
+    _assert_user_error(
+        _run("train", str(config), cwd=tmp_path), "did you mean `learning_rate`", "`lora_r`", "2 config problems"
+    )
 
 
 def test_missing_config_file(tmp_path: Path) -> None:

@@ -14,10 +14,15 @@ runner = CliRunner()
 
 
 def test_validate_prints_resolved_config_with_overrides(tmp_path: Path) -> None:
-    config = write_config(tmp_path / "cfg.yml", base_model="bundled:SmolLM2-135M-Instruct",
-                          datasets=[{"path": "data.jsonl", "type": "chat_template"}], learning_rate=2e-4)
-    result = runner.invoke(app, ["validate", str(config), "--learning_rate", "1e-4", "--lora-r=16", "--adapter",
-                                 "lora"])
+    config = write_config(
+        tmp_path / "cfg.yml",
+        base_model="bundled:SmolLM2-135M-Instruct",
+        datasets=[{"path": "data.jsonl", "type": "chat_template"}],
+        learning_rate=2e-4,
+    )
+    result = runner.invoke(
+        app, ["validate", str(config), "--learning_rate", "1e-4", "--lora-r=16", "--adapter", "lora"]
+    )
     assert result.exit_code == 0, result.output
     resolved = yaml.safe_load(result.stdout)
     assert resolved["learning_rate"] == 1e-4 and resolved["lora_r"] == 16 and resolved["adapter"] == "lora"

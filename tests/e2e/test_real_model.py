@@ -19,8 +19,9 @@ pytestmark = pytest.mark.slow
 
 
 def _cli(*args: str, cwd: Path) -> str:
-    result = subprocess.run([sys.executable, "-m", "hellbender", *args], cwd=cwd, capture_output=True, text=True,
-                            timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "hellbender", *args], cwd=cwd, capture_output=True, text=True, timeout=900
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -31,11 +32,24 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("e2e")
     data = write_jsonl(root / "train.jsonl", arithmetic_chats(16))
     config = write_config(
-        root / "cfg.yml", base_model="bundled:SmolLM2-135M-Instruct",
-        datasets=[{"path": str(data), "type": "chat_template"}], dataset_prepared_path=str(root / "prep"),
-        output_dir=str(root / "out"), val_set_size=4, sequence_len=128, adapter="lora", lora_r=8, lora_alpha=16,
-        lora_target_linear=True, micro_batch_size=4, gradient_accumulation_steps=1, num_epochs=2,
-        learning_rate=2e-3, warmup_steps=1, evals_per_epoch=1, seed=7,
+        root / "cfg.yml",
+        base_model="bundled:SmolLM2-135M-Instruct",
+        datasets=[{"path": str(data), "type": "chat_template"}],
+        dataset_prepared_path=str(root / "prep"),
+        output_dir=str(root / "out"),
+        val_set_size=4,
+        sequence_len=128,
+        adapter="lora",
+        lora_r=8,
+        lora_alpha=16,
+        lora_target_linear=True,
+        micro_batch_size=4,
+        gradient_accumulation_steps=1,
+        num_epochs=2,
+        learning_rate=2e-3,
+        warmup_steps=1,
+        evals_per_epoch=1,
+        seed=7,
     )
     _cli("train", str(config), cwd=root)
     return {"root": root, "config": config, "out": root / "out", "data": data}
@@ -83,22 +97,37 @@ def test_preprocess_debug_shows_trained_tokens(run: dict[str, Path]) -> None:
 
 
 def test_inference_one_prompt(run: dict[str, Path]) -> None:
-    reply = _cli("inference", str(run["config"]), "--prompt", "What is 3 plus 3?", "--max-new-tokens", "12",
-                 cwd=run["root"])
+    reply = _cli(
+        "inference", str(run["config"]), "--prompt", "What is 3 plus 3?", "--max-new-tokens", "12", cwd=run["root"]
+    )
     assert reply.strip()
 
 
 def test_inference_chat_on_stdin(run: dict[str, Path]) -> None:
-    result = subprocess.run([sys.executable, "-m", "hellbender", "inference", str(run["config"]), "--max-new-tokens",
-                             "8"], input="What is 2 plus 2?\nAnd 5 plus 5?\n", cwd=run["root"], capture_output=True,
-                            text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "hellbender", "inference", str(run["config"]), "--max-new-tokens", "8"],
+        input="What is 2 plus 2?\nAnd 5 plus 5?\n",
+        cwd=run["root"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.strip().splitlines()) >= 2
 
 
 def test_evaluate_writes_predictions(run: dict[str, Path]) -> None:
-    output = _cli("evaluate", str(run["config"]), "--data", str(run["data"]), "--limit", "3", "--max-new-tokens",
-                  "12", cwd=run["root"])
+    output = _cli(
+        "evaluate",
+        str(run["config"]),
+        "--data",
+        str(run["data"]),
+        "--limit",
+        "3",
+        "--max-new-tokens",
+        "12",
+        cwd=run["root"],
+    )
     result = json.loads(output.strip().splitlines()[-1])
     assert result["rows"] == 3 and 0 <= result["exact_match"] <= 1
     predictions = Path(result["predictions"]).read_text().splitlines()

@@ -23,7 +23,7 @@ def _rows() -> list[dict]:
     rows = []
     for length, trained in ((5, 1), (9, 6), (7, 3), (12, 2)):
         ids = torch.randint(10, 1000, (length,)).tolist()
-        rows.append({"input_ids": ids, "labels": [IGNORE] * (length - trained) + ids[length - trained:]})
+        rows.append({"input_ids": ids, "labels": [IGNORE] * (length - trained) + ids[length - trained :]})
     return rows
 
 
@@ -42,7 +42,8 @@ def test_accumulated_gradient_equals_big_batch_and_hand_computed(tiny_model_dir:
         logits = model(input_ids=ids).logits[:, :-1]
         target = labels[:, 1:]
         total_loss = total_loss + torch.nn.functional.cross_entropy(
-            logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=IGNORE, reduction="sum")
+            logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=IGNORE, reduction="sum"
+        )
         total_tokens += int((target != IGNORE).sum())
     (total_loss / total_tokens).backward()
     reference = _grads(model)
@@ -62,18 +63,32 @@ def test_accumulated_gradient_equals_big_batch_and_hand_computed(tiny_model_dir:
 
 def test_training_runs_give_same_update(tmp_path: Path, tiny_model_dir: Path) -> None:
     """End to end through `train`: one optimizer step with 1×4 and 4×1 saves the same weights."""
-    data = write_jsonl(tmp_path / "d.jsonl", [
-        {"messages": [{"role": "user", "content": f"Count to {i}"},
-                      {"role": "assistant", "content": " ".join(str(n) for n in range(i + 1))}]}
-        for i in range(1, 5)
-    ])
+    data = write_jsonl(
+        tmp_path / "d.jsonl",
+        [
+            {
+                "messages": [
+                    {"role": "user", "content": f"Count to {i}"},
+                    {"role": "assistant", "content": " ".join(str(n) for n in range(i + 1))},
+                ]
+            }
+            for i in range(1, 5)
+        ],
+    )
     saved = {}
     for name, (micro, accumulation) in {"a": (1, 4), "b": (4, 1)}.items():
         path = write_config(
-            tmp_path / f"{name}.yml", base_model=str(tiny_model_dir),
-            datasets=[{"path": str(data), "type": "chat_template"}], dataset_prepared_path=str(tmp_path / "prep"),
-            output_dir=str(tmp_path / name), micro_batch_size=micro, gradient_accumulation_steps=accumulation,
-            max_steps=1, learning_rate=1e-3, lr_scheduler="constant", sequence_len=128,
+            tmp_path / f"{name}.yml",
+            base_model=str(tiny_model_dir),
+            datasets=[{"path": str(data), "type": "chat_template"}],
+            dataset_prepared_path=str(tmp_path / "prep"),
+            output_dir=str(tmp_path / name),
+            micro_batch_size=micro,
+            gradient_accumulation_steps=accumulation,
+            max_steps=1,
+            learning_rate=1e-3,
+            lr_scheduler="constant",
+            sequence_len=128,
         )
         summary = train(load_config(path))
         assert summary["trained_tokens"] > 0

@@ -20,18 +20,44 @@ def _launch(args: list[str], cwd: Path) -> None:
 
 
 def test_two_processes_match_one(tmp_path: Path, tiny_model_dir: Path) -> None:
-    data = write_jsonl(tmp_path / "d.jsonl", [
-        {"messages": [{"role": "user", "content": f"Count to {i}"},
-                      {"role": "assistant", "content": " ".join(str(n) for n in range(i + 1))}]}
-        for i in range(1, 9)
-    ])
-    common = {"base_model": str(tiny_model_dir), "datasets": [{"path": str(data), "type": "chat_template"}],
-              "dataset_prepared_path": str(tmp_path / "prep"), "max_steps": 2, "learning_rate": 1e-3,
-              "lr_scheduler": "constant", "sequence_len": 128}
+    data = write_jsonl(
+        tmp_path / "d.jsonl",
+        [
+            {
+                "messages": [
+                    {"role": "user", "content": f"Count to {i}"},
+                    {"role": "assistant", "content": " ".join(str(n) for n in range(i + 1))},
+                ]
+            }
+            for i in range(1, 9)
+        ],
+    )
+    common = {
+        "base_model": str(tiny_model_dir),
+        "datasets": [{"path": str(data), "type": "chat_template"}],
+        "dataset_prepared_path": str(tmp_path / "prep"),
+        "max_steps": 2,
+        "learning_rate": 1e-3,
+        "lr_scheduler": "constant",
+        "sequence_len": 128,
+    }
     one = write_config(tmp_path / "one.yml", **common, output_dir=str(tmp_path / "one"), micro_batch_size=4)
     two = write_config(tmp_path / "two.yml", **common, output_dir=str(tmp_path / "two"), micro_batch_size=2)
-    _launch([sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--cpu",
-             "-m", "hellbender", "train", str(one)], tmp_path)
+    _launch(
+        [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--num_processes",
+            "1",
+            "--cpu",
+            "-m",
+            "hellbender",
+            "train",
+            str(one),
+        ],
+        tmp_path,
+    )
     torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or "torchrun"
     _launch([torchrun, "--nproc_per_node", "2", "-m", "hellbender", "train", str(two)], tmp_path)
     first, second = load_file(tmp_path / "one" / "model.safetensors"), load_file(tmp_path / "two" / "model.safetensors")

@@ -15,13 +15,19 @@ from tests.conftest import write_config, write_jsonl
 
 
 def test_checkpoints_and_full_model_outputs(tmp_path: Path, tiny_model_dir: Path) -> None:
-    data = write_jsonl(tmp_path / "d.jsonl", [
-        {"instruction": f"Repeat {i}", "output": f"{i} {i}"} for i in range(8)
-    ])
-    path = write_config(tmp_path / "cfg.yml", base_model=str(tiny_model_dir),
-                        datasets=[{"path": str(data), "type": "alpaca"}], dataset_prepared_path=str(tmp_path / "p"),
-                        output_dir=str(tmp_path / "out"), micro_batch_size=2, num_epochs=1, saves_per_epoch=2,
-                        learning_rate=1e-3, sequence_len=64)
+    data = write_jsonl(tmp_path / "d.jsonl", [{"instruction": f"Repeat {i}", "output": f"{i} {i}"} for i in range(8)])
+    path = write_config(
+        tmp_path / "cfg.yml",
+        base_model=str(tiny_model_dir),
+        datasets=[{"path": str(data), "type": "alpaca"}],
+        dataset_prepared_path=str(tmp_path / "p"),
+        output_dir=str(tmp_path / "out"),
+        micro_batch_size=2,
+        num_epochs=1,
+        saves_per_epoch=2,
+        learning_rate=1e-3,
+        sequence_len=64,
+    )
     config = load_config(path)
     summary = train(config)
     assert summary["step"] == 4
@@ -32,8 +38,7 @@ def test_checkpoints_and_full_model_outputs(tmp_path: Path, tiny_model_dir: Path
     assert (tmp_path / "out" / "checkpoints" / "checkpoint-2" / "model.safetensors").is_file()
 
     reloaded = AutoModelForCausalLM.from_pretrained(tmp_path / "out", dtype=torch.float32)
-    assert not torch.equal(reloaded.lm_head.weight,
-                           AutoModelForCausalLM.from_pretrained(tiny_model_dir).lm_head.weight)
+    assert not torch.equal(reloaded.lm_head.weight, AutoModelForCausalLM.from_pretrained(tiny_model_dir).lm_head.weight)
     saved = load_config(tmp_path / "out" / "config.yml")
     assert saved == config
 

@@ -16,13 +16,26 @@ from hellbender.train.loop import train
 from tests.conftest import arithmetic_chats, write_config, write_jsonl
 
 
-def _write(tmp_path: Path, model_dir: Path, name: str, **keys) -> Path:  # noqa: ANN003
+def _write(tmp_path: Path, model_dir: Path, name: str, **keys) -> Path:
     data = write_jsonl(tmp_path / "d.jsonl", arithmetic_chats(10))
-    base = {"base_model": str(model_dir), "datasets": [{"path": str(data), "type": "chat_template"}],
-            "dataset_prepared_path": str(tmp_path / "p"), "output_dir": str(tmp_path / name), "adapter": "lora",
-            "lora_r": 4, "lora_alpha": 8, "lora_dropout": 0.2, "lora_target_linear": True, "micro_batch_size": 2,
-            "gradient_accumulation_steps": 2, "num_epochs": 3, "learning_rate": 1e-2, "warmup_steps": 2,
-            "sequence_len": 64, "val_set_size": 2}
+    base = {
+        "base_model": str(model_dir),
+        "datasets": [{"path": str(data), "type": "chat_template"}],
+        "dataset_prepared_path": str(tmp_path / "p"),
+        "output_dir": str(tmp_path / name),
+        "adapter": "lora",
+        "lora_r": 4,
+        "lora_alpha": 8,
+        "lora_dropout": 0.2,
+        "lora_target_linear": True,
+        "micro_batch_size": 2,
+        "gradient_accumulation_steps": 2,
+        "num_epochs": 3,
+        "learning_rate": 1e-2,
+        "warmup_steps": 2,
+        "sequence_len": 64,
+        "val_set_size": 2,
+    }
     return write_config(tmp_path / f"{name}.yml", **{**base, **keys})
 
 
@@ -60,3 +73,20 @@ def test_auto_resume_picks_newest_and_refuses_changed_data(tmp_path: Path, tiny_
     changed = load_config(config, ["--resume_from_checkpoint", str(tmp_path / "run" / "checkpoints" / "checkpoint-2")])
     with pytest.raises(HellbenderError, match="different prepared data"):
         train(changed)
+
+
+def test_lora_checkpoint_state_holds_only_trainable_weights(tmp_path: Path, tiny_model_dir: Path) -> None:
+    train(load_config(_write(tmp_path, tiny_model_dir, "run", save_steps=2, max_steps=3)))
+    state = load_file(tmp_path / "run" / "checkpoints" / "checkpoint-2" / "state" / "model.safetensors")
+    assert state and all("lora_" in name for name in state)
+    other = load_config(
+        _write(
+            tmp_path,
+            tiny_model_dir,
+            "other",
+            lora_r=8,
+            resume_from_checkpoint=str(tmp_path / "run" / "checkpoints" / "checkpoint-2"),
+        )
+    )
+    with pytest.raises(HellbenderError, match="different trainable weights"):
+        train(other)

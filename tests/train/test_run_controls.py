@@ -17,11 +17,17 @@ from hellbender.train.optim import build_optimizer, build_scheduler
 from tests.conftest import arithmetic_chats, write_config, write_jsonl
 
 
-def _config(tmp_path: Path, model_dir: Path, **keys):  # noqa: ANN003, ANN202
+def _config(tmp_path: Path, model_dir: Path, **keys):
     data = write_jsonl(tmp_path / "d.jsonl", arithmetic_chats(12))
-    base = {"base_model": str(model_dir), "datasets": [{"path": str(data), "type": "chat_template"}],
-            "dataset_prepared_path": str(tmp_path / "p"), "output_dir": str(tmp_path / "out"),
-            "micro_batch_size": 2, "sequence_len": 64, "learning_rate": 1e-3}
+    base = {
+        "base_model": str(model_dir),
+        "datasets": [{"path": str(data), "type": "chat_template"}],
+        "dataset_prepared_path": str(tmp_path / "p"),
+        "output_dir": str(tmp_path / "out"),
+        "micro_batch_size": 2,
+        "sequence_len": 64,
+        "learning_rate": 1e-3,
+    }
     return load_config(write_config(tmp_path / "cfg.yml", **{**base, **keys}))
 
 
@@ -38,8 +44,15 @@ def test_loss_watchdog_aborts_a_diverged_run(tmp_path: Path, tiny_model_dir: Pat
 
 def test_early_stopping_and_eval_steps(tmp_path: Path, tiny_model_dir: Path) -> None:
     # A learning rate this small cannot lower the eval loss, so patience 2 stops the run at the 2nd evaluation.
-    config = _config(tmp_path, tiny_model_dir, max_steps=8, val_set_size=4, eval_steps=2, early_stopping_patience=2,
-                     learning_rate=1e-12)
+    config = _config(
+        tmp_path,
+        tiny_model_dir,
+        max_steps=8,
+        val_set_size=4,
+        eval_steps=2,
+        early_stopping_patience=2,
+        learning_rate=1e-12,
+    )
     summary = train(config)
     assert [e["step"] for e in _events(tmp_path, "eval")] == [0, 2, 4]
     assert summary["step"] == 4 and _events(tmp_path, "early_stop")[0]["step"] == 4
@@ -52,8 +65,15 @@ def test_save_steps_with_total_limit(tmp_path: Path, tiny_model_dir: Path) -> No
 
 
 def test_optimizer_and_cosine_floor(tmp_path: Path, tiny_model_dir: Path) -> None:
-    config = _config(tmp_path, tiny_model_dir, adam_beta1=0.8, adam_beta2=0.95, adam_epsilon=1e-6,
-                     cosine_min_lr_ratio=0.1, weight_decay=0.01)
+    config = _config(
+        tmp_path,
+        tiny_model_dir,
+        adam_beta1=0.8,
+        adam_beta2=0.95,
+        adam_epsilon=1e-6,
+        cosine_min_lr_ratio=0.1,
+        weight_decay=0.01,
+    )
     model = torch.nn.Sequential(torch.nn.Linear(2, 2))
     optimizer = build_optimizer(model, config)
     group = optimizer.param_groups[0]
@@ -67,8 +87,14 @@ def test_optimizer_and_cosine_floor(tmp_path: Path, tiny_model_dir: Path) -> Non
 
 
 def test_lora_extras_reach_peft(tmp_path: Path, tiny_model_dir: Path) -> None:
-    config = _config(tmp_path, tiny_model_dir, adapter="lora", lora_modules_to_save=["lm_head"], peft_use_rslora=True,
-                     lora_target_modules=["q_proj", "v_proj"])
+    config = _config(
+        tmp_path,
+        tiny_model_dir,
+        adapter="lora",
+        lora_modules_to_save=["lm_head"],
+        peft_use_rslora=True,
+        lora_target_modules=["q_proj", "v_proj"],
+    )
     peft_config = lora_config(config)
     assert peft_config.modules_to_save == ["lm_head"] and peft_config.use_rslora
     assert set(peft_config.target_modules) == {"q_proj", "v_proj"}

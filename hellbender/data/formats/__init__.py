@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hellbender.data.formats.base import FormatFn
 
-_REGISTRY: dict[str, "FormatFn"] = {}
+_REGISTRY: dict[str, FormatFn] = {}
 
 
-def register(name: str) -> Callable[["FormatFn"], "FormatFn"]:
-    def wrap(fn: "FormatFn") -> "FormatFn":
+def register(name: str) -> Callable[[FormatFn], FormatFn]:
+    def wrap(fn: FormatFn) -> FormatFn:
         _REGISTRY[name] = fn
         return fn
 
@@ -33,6 +33,6 @@ def registered_formats() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_format(name: str) -> "FormatFn":
+def get_format(name: str) -> FormatFn:
     _load_builtin()
     return _REGISTRY[name]

@@ -19,16 +19,19 @@ from hellbender.data.formats.base import FormatContext, Segment
 ROLES = ("system", "user", "assistant", "tool")
 # Tokens that close a turn in common templates; the tokenizer's eos is tried first.
 END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "</s>", "<|endoftext|>", "<|eot|>")
-_MARKER = "\uE000hb{}\uE001"  # private-use characters: never in real text, survive jinja untouched
-_MARKER_RE = re.compile("\uE000hb(\\d+)\uE001")
+_MARKER = "\ue000hb{}\ue001"  # private-use characters: never in real text, survive jinja untouched
+_MARKER_RE = re.compile("\ue000hb(\\d+)\ue001")
 
 
 def _messages(row: dict[str, Any], index: int, ctx: FormatContext) -> list[dict[str, str]]:
     field = ctx.field_messages
     if field not in row or row[field] is None:
         seen = ", ".join(sorted(k for k, v in row.items() if v is not None)) or "(none)"
-        raise ctx.row_error(index, f"missing field `{field}` (fields present: {seen}).",
-                            hint="set `field_messages:` on the dataset to the column that holds the conversation.")
+        raise ctx.row_error(
+            index,
+            f"missing field `{field}` (fields present: {seen}).",
+            hint="set `field_messages:` on the dataset to the column that holds the conversation.",
+        )
     messages = row[field]
     if not isinstance(messages, list):
         raise ctx.row_error(index, f"`{field}` must be a list of messages, got {type(messages).__name__}.")
@@ -41,8 +44,11 @@ def _messages(row: dict[str, Any], index: int, ctx: FormatContext) -> list[dict[
         role, content = message["role"], message["content"]
         if role not in ROLES:
             seen = sorted({str(m.get("role")) for m in messages if isinstance(m, dict)})
-            raise ctx.row_error(index, f"message {turn} has unknown role `{role}` (roles in this row: "
-                                f"{', '.join(seen)}; expected: {', '.join(ROLES)}).")
+            raise ctx.row_error(
+                index,
+                f"message {turn} has unknown role `{role}` (roles in this row: "
+                f"{', '.join(seen)}; expected: {', '.join(ROLES)}).",
+            )
         if not isinstance(content, str):
             raise ctx.row_error(index, f"message {turn} content must be text, got {type(content).__name__}.")
         cleaned.append({"role": role, "content": content})
@@ -86,7 +92,8 @@ def chat_template(row: dict[str, Any], index: int, ctx: FormatContext) -> list[S
         messages, ctx
     ):
         raise ctx.row_error(
-            index, "the chat template rewrites message contents, so trained spans cannot be located exactly.",
+            index,
+            "the chat template rewrites message contents, so trained spans cannot be located exactly.",
             hint="use a template that inserts `message['content']` verbatim (e.g. `chat_template: chatml`).",
         )
     segments = [Segment(pieces[0], ctx.train_on_inputs)]
