@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, set_seed
+from torch.optim.lr_scheduler import LRScheduler
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
@@ -161,6 +162,27 @@ class Progress:
     best_eval_loss: float | None = None
     evals_without_improvement: int = 0
 
+    @classmethod
+    def from_saved(cls, saved: dict) -> Progress:
+        return cls(**{k: v for k, v in saved.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass
+class Run:
+    """Everything the step loop works with, built once by `train`."""
+
+    config: Config
+    plan: StepPlan
+    accelerator: Accelerator
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: LRScheduler
+    train_loader: DataLoader
+    val_loader: DataLoader | None
+    tokenizer: PreTrainedTokenizerBase
+    log: MetricsLog
+    fingerprint: str
+
 
 def train(config: Config) -> dict:
     """Run the fine-tune described by `config`; returns the final metrics (also in output_dir)."""
@@ -190,13 +212,7 @@ def train(config: Config) -> dict:
 
     progress, resumed_from = Progress(), checkpoint_to_resume(config)
     if resumed_from is not None:
-        progress = Progress(
-            **{
-                k: v
-                for k, v in load_checkpoint(accelerator, model, resumed_from, data.fingerprint).items()
-                if k in Progress.__dataclass_fields__
-            }
-        )
+        progress = Progress.from_saved(load_checkpoint(accelerator, model, resumed_from, data.fingerprint))
     output_dir = Path(config.output_dir)
     log = MetricsLog(output_dir / "metrics.jsonl", enabled=accelerator.is_main_process, append=resumed_from is not None)
     log.write(
@@ -213,7 +229,7 @@ def train(config: Config) -> dict:
     )
     if val_loader is not None and progress.step == 0:  # the untrained baseline for every later eval_loss
         log.write(event="eval", step=0, epoch=0.0, eval_loss=_record_eval(model, val_loader, accelerator, progress))
-    summary = _run_steps(
+    run = Run(
         config,
         plan,
         accelerator,
@@ -223,10 +239,10 @@ def train(config: Config) -> dict:
         train_loader,
         val_loader,
         tokenizer,
-        progress,
         log,
         data.fingerprint,
     )
+    summary = _run_steps(run, progress)
     save_final(accelerator, model, tokenizer, config, data, summary)
     log.write(event="end", **summary)
     return summary
@@ -242,23 +258,11 @@ def _record_eval(model: torch.nn.Module, loader: DataLoader, accelerator: Accele
     return loss
 
 
-def _run_steps(
-    config: Config,
-    plan: StepPlan,
-    accelerator: Accelerator,
-    model,
-    optimizer,
-    scheduler,
-    train_loader: DataLoader,
-    val_loader: DataLoader | None,
-    tokenizer: PreTrainedTokenizerBase,
-    progress: Progress,
-    log: MetricsLog,
-    fingerprint: str,
-) -> dict:
+def _run_steps(run: Run, progress: Progress) -> dict:
     """The optimizer steps from `progress.step + 1` to the end: step, log, evaluate, stop early, checkpoint."""
+    config, plan, accelerator, model, log = run.config, run.plan, run.accelerator, run.model, run.log
     watchdog = LossWatchdog(config.loss_watchdog_threshold, config.loss_watchdog_patience)
-    windows = _windows(train_loader, config.gradient_accumulation_steps, progress.step, plan.steps_per_epoch)
+    windows = _windows(run.train_loader, config.gradient_accumulation_steps, progress.step, plan.steps_per_epoch)
     bar = tqdm(
         total=plan.total_steps, initial=progress.step, desc="training", disable=not accelerator.is_local_main_process
     )
@@ -272,9 +276,9 @@ def _run_steps(
             if (config.max_grad_norm and config.max_grad_norm > 0)
             else None
         )
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
+        run.optimizer.step()
+        run.scheduler.step()
+        run.optimizer.zero_grad(set_to_none=True)
         progress.step += 1
         step = progress.step
         progress.trained_tokens += trained_tokens
@@ -283,7 +287,7 @@ def _run_steps(
             "step": step,
             "epoch": round(step / plan.steps_per_epoch, 4),
             "loss": loss,
-            "lr": scheduler.get_last_lr()[0],
+            "lr": run.scheduler.get_last_lr()[0],
             "trained_tokens": progress.trained_tokens,
             "tokens": progress.tokens,
             "grad_norm": float(grad_norm) if grad_norm is not None else None,
@@ -294,8 +298,10 @@ def _run_steps(
         bar.set_postfix(loss=f"{loss:.4f}", lr=f"{last['lr']:.2e}")
         bar.update(1)
         watchdog.check(step, loss)
-        if val_loader is not None and ((plan.eval_every and step % plan.eval_every == 0) or step == plan.total_steps):
-            last["eval_loss"] = _record_eval(model, val_loader, accelerator, progress)
+        if run.val_loader is not None and (
+            (plan.eval_every and step % plan.eval_every == 0) or step == plan.total_steps
+        ):
+            last["eval_loss"] = _record_eval(model, run.val_loader, accelerator, progress)
             log.write(event="eval", step=step, epoch=last["epoch"], eval_loss=last["eval_loss"])
             bar.write(f"step {step}: eval_loss {last['eval_loss']:.4f}")
             patience = config.early_stopping_patience
@@ -307,9 +313,9 @@ def _run_steps(
             save_checkpoint(
                 accelerator,
                 model,
-                tokenizer,
+                run.tokenizer,
                 Path(config.output_dir),
-                {**asdict(progress), "data_fingerprint": fingerprint},
+                {**asdict(progress), "data_fingerprint": run.fingerprint},
                 config.save_total_limit,
             )
     bar.close()
