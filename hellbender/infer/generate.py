@@ -14,6 +14,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from hellbender.config import Config
 from hellbender.data.formats.alpaca import alpaca_prompt
+from hellbender.data.pipeline import bos_text
 from hellbender.errors import HellbenderError
 from hellbender.model.adapters import load_adapter
 from hellbender.model.load import load_model, load_tokenizer, select_dtype
@@ -74,12 +75,7 @@ def build_prompt(config: Config, tokenizer: PreTrainedTokenizerBase, messages: l
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     system = next((m["content"] for m in messages if m["role"] == "system"), "")
     user = "\n\n".join(m["content"] for m in messages if m["role"] == "user")
-    bos = (
-        tokenizer.bos_token
-        if tokenizer.bos_token and tokenizer("a")["input_ids"][:1] == [tokenizer.bos_token_id]
-        else ""
-    )
-    return bos + alpaca_prompt(user, system=system)
+    return bos_text(tokenizer) + alpaca_prompt(user, system=system)  # bos exactly as in training
 
 
 def generate(
