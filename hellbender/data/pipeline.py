@@ -87,6 +87,11 @@ def _tokenize_source(
             "input_ids": [r.input_ids for r in encoded],
             "labels": [r.labels for r in encoded],
             "boundary_tokens": [r.boundary_tokens for r in encoded],
+            "length": [len(r.input_ids) for r in encoded],
+            # counted within sequence_len, so it is also right for rows that `truncate` will cut
+            "trained_in_limit": [
+                sum(1 for label in r.labels[: config.sequence_len] if label != IGNORE_INDEX) for r in encoded
+            ],
         }
 
     tokenized = raw.map(
@@ -101,9 +106,12 @@ def _tokenize_source(
 
 
 def _clean(tokenized: datasets.Dataset, config: Config, report: SourceReport) -> tuple[datasets.Dataset, SourceReport]:
-    """Apply `excess_length_strategy` and drop rows with nothing to train, counting each removal."""
+    """Apply `excess_length_strategy` and drop rows with nothing to train, counting each removal.
+
+    Works on the small per-row count columns `encode` wrote, never re-reading the token lists.
+    """
     limit = config.sequence_len
-    lengths = np.array([len(ids) for ids in tokenized["input_ids"]], dtype=np.int64)
+    lengths = np.asarray(tokenized["length"], dtype=np.int64)
     too_long = lengths > limit
     if config.excess_length_strategy == "truncate":
         report.truncated = int(too_long.sum())
@@ -115,13 +123,11 @@ def _clean(tokenized: datasets.Dataset, config: Config, report: SourceReport) ->
     else:
         report.dropped_too_long = int(too_long.sum())
         keep = ~too_long
-    trained_counts = np.array(
-        [sum(1 for label in labels if label != IGNORE_INDEX) for labels in tokenized["labels"]], dtype=np.int64
-    )
+    trained_counts = np.asarray(tokenized["trained_in_limit"], dtype=np.int64)
     nothing = (trained_counts == 0) & keep
     report.dropped_nothing_trained = int(nothing.sum())
     keep &= ~nothing
-    kept = tokenized.select(np.flatnonzero(keep)).remove_columns("boundary_tokens")
+    kept = tokenized.select(np.flatnonzero(keep)).remove_columns(["boundary_tokens", "length", "trained_in_limit"])
     kept_lengths = np.minimum(lengths, limit)[keep]
     report.rows_out = len(kept)
     report.tokens = int(kept_lengths.sum())
