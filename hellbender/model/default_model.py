@@ -9,11 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
-import shutil
-import tempfile
 from pathlib import Path
-
-from filelock import FileLock
 
 from hellbender.errors import HellbenderError
 
@@ -60,24 +56,6 @@ def ensure_default_model(name: str = BUNDLED_MODEL, force: bool = False) -> Path
     """Return the HF directory of the default model, converting the GGUF the first time."""
     if name != BUNDLED_MODEL:
         raise HellbenderError(f"base_model: unknown bundled model `{name}`.", hint=f"use `{BUNDLED_MODEL}`.")
-    from hellbender.model.gguf_import import convert_gguf_to_hf
+    from hellbender.model.gguf_import import cached_hf_copy
 
-    target = default_model_dir()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target.parent / f"{target.name}.lock")):  # several ranks may start at once
-        if (target / "config.json").is_file() and not force:
-            return target
-        return convert_gguf_to_hf(find_default_gguf(), target)
-
-
-def replace_dir_atomically(build: Path, target: Path) -> None:
-    """Move a fully written `build` directory to `target`, so readers never see a half-written one."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
-        shutil.rmtree(old)
-        target.rename(old)
-    build.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    return cached_hf_copy(default_model_dir(), find_default_gguf, force=force)

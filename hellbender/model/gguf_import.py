@@ -7,19 +7,44 @@ model that saves and reloads like any other.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from filelock import FileLock
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from hellbender.errors import HellbenderError
 
 
+def cached_hf_copy(target: Path, gguf_path: Callable[[], Path], force: bool = False) -> Path:
+    """`target` if it already holds the converted model, else convert `gguf_path()` into it.
+
+    A file lock makes several processes (ranks started together) convert once and share the result.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target.parent / f"{target.name}.lock")):
+        if (target / "config.json").is_file() and not force:
+            return target
+        return convert_gguf_to_hf(gguf_path(), target)
+
+
+def replace_dir_atomically(build: Path, target: Path) -> None:
+    """Move a fully written `build` directory to `target`, so readers never see a half-written one."""
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+        shutil.rmtree(old)
+        target.rename(old)
+    build.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def convert_gguf_to_hf(gguf_path: Path, target: Path) -> Path:
     """Write an fp32 HF copy of `gguf_path` to `target` (atomically) and return `target`."""
-    from hellbender.model.default_model import replace_dir_atomically
-
     if not gguf_path.is_file():
         raise HellbenderError(f"GGUF file not found: {gguf_path}", hint="check `base_model` in your config.")
     folder, name = str(gguf_path.parent), gguf_path.name

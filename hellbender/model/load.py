@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 import torch
-from filelock import FileLock
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from hellbender.config import Config
@@ -47,14 +46,12 @@ def resolve_model_path(base_model: str) -> str:
 
 
 def _converted_gguf(path: Path) -> Path:
-    from hellbender.model.gguf_import import convert_gguf_to_hf
+    """Cache folder of a user's .gguf, keyed by its path, size and mtime (a changed file converts again)."""
+    from hellbender.model.gguf_import import cached_hf_copy
 
     stat = path.stat()
     key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    target = cache_root() / "gguf" / f"{path.stem}-{key}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target.parent / f"{target.name}.lock")):
-        return target if (target / "config.json").is_file() else convert_gguf_to_hf(path, target)
+    return cached_hf_copy(cache_root() / "gguf" / f"{path.stem}-{key}", lambda: path)
 
 
 def _from_pretrained(loader, name: str, what: str, **kwargs):
