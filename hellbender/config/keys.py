@@ -18,11 +18,7 @@ from typing import Any
 # its own kernels and loader settings, so these are ignored with a one-line warning instead of failing the file.
 PERF_HINTS = frozenset(
     {
-        "flash_attention",
-        "sdp_attention",
         "xformers_attention",
-        "flex_attention",
-        "eager_attention",
         "attn_implementation",
         "flex_attn_compile_kwargs",
         "flash_attn_cross_entropy",
@@ -33,8 +29,6 @@ PERF_HINTS = frozenset(
         "torch_compile_backend",
         "torch_compile_mode",
         "torch_compile_options",
-        "group_by_length",
-        "pad_to_sequence_len",
         "pad_to_multiple_of",
         "dataloader_num_workers",
         "dataloader_pin_memory",
@@ -56,7 +50,6 @@ PERF_HINTS = frozenset(
         "gc_collect_steps",
         "torch_empty_cache_steps",
         "dataset_num_proc",
-        "dataset_processes",
         "dataset_keep_in_memory",
         "ddp_bucket_cap_mb",
     }
@@ -150,6 +143,11 @@ EXTRA_DATASET_KEYS = frozenset(
         "temperature",
     }
 )
+
+
+# Hellbender's own keys, for what Axolotl has no key for: what to do with malformed rows, and mixing datasets by ratio.
+HELLBENDER_KEYS = frozenset({"invalid_rows"})
+HELLBENDER_DATASET_KEYS = frozenset({"sampling_ratio"})
 
 
 @functools.lru_cache(maxsize=1)

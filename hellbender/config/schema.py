@@ -81,28 +81,37 @@ AXOLOTL_SCHEDULERS = frozenset(
         "jagged",
     }
 )
-SUPPORTED_CHAT_TEMPLATES = ("tokenizer_default", "chatml", "jinja")
+# Named templates live in hellbender/data/chat_templates.py; this list must name exactly its keys (a test checks).
+SUPPORTED_CHAT_TEMPLATES = (
+    "tokenizer_default",
+    "tokenizer_default_fallback_chatml",
+    "chatml",
+    "llama3",
+    "mistral",
+    "mistral_v1",
+    "mistral_v2v3",
+    "gemma",
+    "phi3",
+    "phi_3",
+    "qwen",
+    "qwen_25",
+    "jinja",
+)
 AXOLOTL_CHAT_TEMPLATES = frozenset(
     {
         "alpaca",
-        "mistral_v1",
-        "mistral_v2v3",
         "mistral_v3_tekken",
         "mistral_v7_tekken",
-        "gemma",
         "gemma3",
         "gemma3n",
         "cohere",
-        "llama3",
         "llama3_2_vision",
         "llama4",
-        "phi_3",
         "phi_35",
         "phi_4",
         "deepseek_v2",
         "deepseek_v3",
         "jamba",
-        "qwen_25",
         "qwen3",
         "qwen2_vl",
         "falcon_h1",
@@ -112,7 +121,6 @@ AXOLOTL_CHAT_TEMPLATES = frozenset(
         "llava",
         "command_a",
         "aya",
-        "tokenizer_default_fallback_chatml",
         "tokenizer_default_fallback_alpaca",
         "gpt_oss",
         "granite",
@@ -135,15 +143,44 @@ def _check_choice(value: Any, supported: tuple[str, ...], axolotl_known: frozens
     raise ValueError(f"unknown {what} '{value}'; supported: {listed}{hint}")
 
 
+class UserFormat(BaseModel):
+    """A prompt format written in the config instead of code (`type:` as a mapping, as in Axolotl).
+
+    The prompt is `format` (or `no_input_format` when the row has no input) filled with the row's fields by name:
+    `{instruction}`, `{input}`, `{system}`; the response is the `field_output` column, followed by eos.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    field_system: str = Field(default="system", description="Column with the system prompt; default system.")
+    field_instruction: str = Field(default="instruction", description="Column with the instruction.")
+    field_input: str = Field(default="input", description="Column with the optional input; default input.")
+    field_output: str = Field(default="output", description="Column with the response; default output.")
+    format: str = Field(
+        default="{instruction} {input} ", description="Prompt template, with {instruction}, {input} and {system}."
+    )
+    no_input_format: str | None = Field(
+        default=None, description="Prompt template for rows without input; empty = `format` with input ''."
+    )
+    system_format: str = Field(
+        default="{system}", description="How a system prompt is written before the prompt; default {system}."
+    )
+    system_prompt: str = Field(default="", description="System prompt for rows that have none; default ''.")
+
+
 class DatasetConfig(BaseModel):
     """One entry of `datasets:`: where the rows come from and how a row becomes a prompt/response."""
 
     model_config = ConfigDict(extra="forbid")
 
-    path: str = Field(description="Hugging Face hub dataset id, or a local file or folder to read rows from.")
-    type: str = Field(
+    path: str = Field(
+        description="Hugging Face hub dataset id, a local file, folder or glob, or a folder written by "
+        "`Dataset.save_to_disk`."
+    )
+    type: str | UserFormat = Field(
         default="alpaca",
-        description="Prompt format that turns one row into text (e.g. alpaca, chat_template); default alpaca.",
+        description="Prompt format that turns one row into text (alpaca, completion, chat_template, input_output, "
+        "pretokenized, ...), or a mapping that defines one (field_instruction, format, ...); default alpaca.",
     )
     ds_type: Literal["json", "csv", "parquet", "arrow", "text"] | None = Field(
         default=None,
@@ -157,25 +194,102 @@ class DatasetConfig(BaseModel):
     name: str | None = Field(
         default=None, description="Configuration (subset) name of a hub dataset, if it has several."
     )
+    revision: str | None = Field(
+        default=None, description="Hub dataset revision (branch, tag or commit) to read; pins the cache key."
+    )
+    trust_remote_code: bool = Field(
+        default=False, description="Allow a hub dataset's loading script to run; default false."
+    )
+    sampling_ratio: float = Field(
+        default=1.0,
+        gt=0,
+        description="Share of this dataset's rows to use when mixing: below 1 a seeded subsample, above 1 rows "
+        "repeated (2 = every row twice); default 1.",
+    )
+    field: str | None = Field(default=None, description="Column holding the text, for type completion; empty = text.")
+    field_instruction: str | None = Field(
+        default=None, description="Column holding the instruction, for alpaca formats; empty = instruction."
+    )
+    field_input: str | None = Field(
+        default=None, description="Column holding the input, for alpaca formats; empty = input."
+    )
+    field_output: str | None = Field(
+        default=None, description="Column holding the response, for alpaca formats; empty = output."
+    )
+    field_system: str | None = Field(
+        default=None, description="Column holding a per-row system prompt, for alpaca formats; empty = system."
+    )
     field_messages: str = Field(
         default="messages",
-        description="Column that holds the list of chat messages, for type chat_template; default messages.",
+        description="Column that holds the list of chat messages, for type chat_template; default messages "
+        "(ShareGPT rows in `conversations` are found automatically).",
+    )
+    message_property_mappings: dict[str, str] | None = Field(
+        default=None,
+        description="Where a message keeps its role and content, e.g. {role: from, content: value} for ShareGPT; "
+        "empty = role/content (or from/value when the messages use them).",
+    )
+    message_field_role: str | None = Field(
+        default=None, description="Older spelling of message_property_mappings.role."
+    )
+    message_field_content: str | None = Field(
+        default=None, description="Older spelling of message_property_mappings.content."
+    )
+    message_field_training: str | None = Field(
+        default=None,
+        description="Per-message key whose true/false overrides whether that message is trained; empty = `train` "
+        "(a `weight` of 0 or 1 is honoured too).",
+    )
+    roles: dict[str, list[str]] | None = Field(
+        default=None,
+        description="Map the row's role names to the template's: {user: [human], assistant: [gpt]}; empty = the "
+        "usual ShareGPT names (human, gpt, ...) map automatically.",
+    )
+    roles_to_train: list[str] | None = Field(
+        default=None, description="Roles whose messages are trained; empty = [assistant]."
+    )
+    train_on_eos: Literal["turn", "last", "all", "none"] | None = Field(
+        default=None,
+        description="Which end-of-turn tokens are trained: turn (after each trained message), last (after the last "
+        "trained one only), all, or none; empty = turn.",
+    )
+    field_tools: str | None = Field(
+        default=None, description="Column with tool definitions passed to the chat template; empty = tools."
+    )
+    field_thinking: str | None = Field(
+        default=None,
+        description="Message key with reasoning text passed to the chat template; empty = reasoning_content.",
+    )
+    drop_system_message: bool = Field(
+        default=False, description="Remove system messages from the conversations; default false."
     )
     chat_template: str | None = Field(
         default=None,
-        description="Chat template for this dataset only (tokenizer_default, chatml); empty = the top-level one.",
+        description="Chat template for this dataset only (a name as in the top-level key); empty = the top-level one.",
+    )
+    chat_template_jinja: str | None = Field(
+        default=None, description="A raw Jinja chat template for this dataset only."
     )
 
-    @field_validator("data_files", mode="before")
+    @field_validator("data_files", "roles_to_train", mode="before")
     @classmethod
-    def _one_file_is_a_list(cls, value: Any) -> Any:
+    def _one_is_a_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _role_aliases_are_lists(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
 
     @field_validator("type")
     @classmethod
-    def _known_format(cls, value: str) -> str:
+    def _known_format(cls, value: str | UserFormat) -> str | UserFormat:
         from hellbender.data import formats  # lazy: the config must import without the data stage
 
+        if isinstance(value, UserFormat):
+            return value
         valid = formats.registered_formats()
         if value not in valid:
             close = difflib.get_close_matches(value, valid, n=1, cutoff=0.6)
@@ -186,7 +300,12 @@ class DatasetConfig(BaseModel):
     @field_validator("chat_template", mode="before")
     @classmethod
     def _chat_template(cls, value: Any) -> Any:
-        return _check_choice(value, SUPPORTED_CHAT_TEMPLATES[:2], AXOLOTL_CHAT_TEMPLATES | {"jinja"}, "chat template")
+        return _check_choice(value, SUPPORTED_CHAT_TEMPLATES[:-1], AXOLOTL_CHAT_TEMPLATES | {"jinja"}, "chat template")
+
+    @property
+    def format_name(self) -> str:
+        """The registry name of this entry's format (`user_defined` for a mapping)."""
+        return self.type if isinstance(self.type, str) else "user_defined"
 
 
 class Config(BaseModel):
@@ -247,6 +366,73 @@ class Config(BaseModel):
     )
     chat_template_jinja: str | None = Field(
         default=None, description="A raw Jinja chat template; used with chat_template: jinja (or chat_template empty)."
+    )
+    default_system_message: str | None = Field(
+        default=None,
+        description="System prompt added to chat conversations that have none; empty = leave conversations as they are.",
+    )
+    tokens: list[str] | None = Field(
+        default=None,
+        description="New tokens to add to the vocabulary (embeddings are resized, trained and saved with the model).",
+    )
+    test_datasets: list[DatasetConfig] | None = Field(
+        default=None,
+        description="Evaluation data given explicitly (same entries as datasets:); do not combine with val_set_size.",
+    )
+    dataset_exact_deduplication: bool = Field(
+        default=False,
+        description="Drop rows whose tokens and labels repeat an earlier row exactly (counted per dataset); "
+        "default false.",
+    )
+    dataset_processes: int | None = Field(
+        default=None, gt=0, description="Worker processes for tokenizing; empty = one per CPU core, at most 8."
+    )
+    invalid_rows: Literal["error", "drop"] = Field(
+        default="error",
+        description="A malformed row (missing field, unknown role, bad JSON line, ...): error stops with the file "
+        "and row; drop skips it and counts it in the preprocess report; default error.",
+    )
+
+    # --- packing and attention ---
+    sample_packing: bool = Field(
+        default=False,
+        description="Pack several short samples into each sequence_len row (attention kept per sample); default false.",
+    )
+    eval_sample_packing: bool | None = Field(
+        default=None, description="Pack the evaluation set too; empty = same as sample_packing."
+    )
+    sample_packing_group_size: int = Field(
+        default=100_000,
+        gt=0,
+        description="Samples packed together as one group (bins never mix groups); default 100000.",
+    )
+    sample_packing_bin_size: int = Field(
+        default=200, gt=0, description="Most samples one packed row may hold; default 200."
+    )
+    pad_to_sequence_len: bool = Field(
+        default=False,
+        description="Pad every batch to sequence_len (steady memory use; packed rows are always full length); "
+        "default false.",
+    )
+    group_by_length: bool = Field(
+        default=False,
+        description="Without packing: batch rows of similar length together (less padding); default false.",
+    )
+    flash_attention: bool = Field(
+        default=False,
+        description="Use FlashAttention 2 (CUDA, flash-attn installed); default false (Hellbender picks the fastest that fits).",
+    )
+    sdp_attention: bool = Field(
+        default=False,
+        description="Use PyTorch scaled_dot_product_attention; default false (Hellbender picks the fastest that fits).",
+    )
+    flex_attention: bool = Field(
+        default=False,
+        description="Use PyTorch flex attention (CUDA); default false (Hellbender picks the fastest that fits).",
+    )
+    eager_attention: bool = Field(
+        default=False,
+        description="Use the plain PyTorch attention (slow, for debugging); default false (Hellbender picks the fastest that fits).",
     )
 
     # --- output ---
@@ -488,6 +674,13 @@ def cross_field_problems(values: dict[str, Any]) -> list[str]:
             problems.append(f"`{steps}`: {per_epoch} and {steps} are both set; keep one")
     if get("cosine_min_lr_ratio") is not None and get("lr_scheduler", "cosine") != "cosine":
         problems.append("`cosine_min_lr_ratio`: only applies to lr_scheduler: cosine")
-    if get("early_stopping_patience") is not None and not get("val_set_size"):
-        problems.append("`early_stopping_patience`: needs a validation set; set val_set_size")
+    if get("early_stopping_patience") is not None and not get("val_set_size") and not get("test_datasets"):
+        problems.append("`early_stopping_patience`: needs a validation set; set val_set_size or test_datasets")
+    if get("test_datasets") and get("val_set_size"):
+        problems.append("`test_datasets`: set together with val_set_size; keep one way of choosing evaluation rows")
+    chosen = [k for k in ("flash_attention", "sdp_attention", "flex_attention", "eager_attention") if get(k)]
+    if len(chosen) > 1:
+        problems.append(f"`{chosen[1]}`: {' and '.join(chosen)} are all true; pick one attention implementation")
+    if get("group_by_length") and get("sample_packing"):
+        problems.append("`group_by_length`: has no effect with sample_packing (packing already groups by length)")
     return problems

@@ -68,17 +68,17 @@ def _tokenize_source(
     raw = load_source(ds)
     ctx = FormatContext(
         tokenizer=tokenizer,
+        dataset=ds,
         train_on_inputs=config.train_on_inputs,
-        field_messages=ds.field_messages,
         chat_template=resolve_chat_template(
-            ds.chat_template or config.chat_template, config.chat_template_jinja, tokenizer
+            ds.chat_template or config.chat_template, ds.chat_template_jinja or config.chat_template_jinja, tokenizer
         )
         if ds.type == "chat_template"
         else None,
-        source=ds.path,
         bos_text=bos_text(tokenizer),
+        default_system_message=config.default_system_message,
     )
-    format_row = get_format(ds.type)
+    format_row = get_format(ds.format_name)
 
     def encode(batch: dict[str, list[Any]], indices: list[int]) -> dict[str, list[Any]]:
         rows = [dict(zip(batch, values)) for values in zip(*batch.values())]

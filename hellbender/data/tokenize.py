@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from transformers import PreTrainedTokenizerBase
 
-from hellbender.data.formats.base import Segment
+from hellbender.data.formats.base import Pretokenized, Segment
 
 IGNORE_INDEX = -100
 
@@ -44,11 +44,21 @@ def label_tokens(segments: list[Segment], offsets: list[tuple[int, int]], input_
     return TokenizedRow(list(input_ids), labels.tolist(), boundary)
 
 
-def tokenize_batch(batch_segments: list[list[Segment]], tokenizer: PreTrainedTokenizerBase) -> list[TokenizedRow]:
-    """Tokenize many rows in one call to the fast tokenizer (parallel in Rust), then label each."""
-    texts = ["".join(s.text for s in segments) for segments in batch_segments]
-    encoded = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
-    return [
-        label_tokens(segments, offsets, ids)
-        for segments, offsets, ids in zip(batch_segments, encoded["offset_mapping"], encoded["input_ids"])
-    ]
+def tokenize_batch(batch: list[list[Segment] | Pretokenized], tokenizer: PreTrainedTokenizerBase) -> list[TokenizedRow]:
+    """Tokenize many rows in one call to the fast tokenizer (parallel in Rust), then label each.
+
+    Pre-tokenized rows pass through unchanged.
+    """
+    text_rows = [i for i, row in enumerate(batch) if not isinstance(row, Pretokenized)]
+    texts = ["".join(s.text for s in batch[i]) for i in text_rows]  # type: ignore[union-attr]
+    encoded = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True) if texts else None
+    out: list[TokenizedRow] = []
+    position = 0
+    for row in batch:
+        if isinstance(row, Pretokenized):
+            out.append(TokenizedRow(list(row.input_ids), list(row.labels), 0))
+            continue
+        assert encoded is not None
+        out.append(label_tokens(row, encoded["offset_mapping"][position], encoded["input_ids"][position]))
+        position += 1
+    return out

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from hellbender.config import Config, DatasetConfig, load_config
-from hellbender.config.keys import PERF_HINTS, axolotl_keys
+from hellbender.config.keys import HELLBENDER_DATASET_KEYS, HELLBENDER_KEYS, PERF_HINTS, axolotl_keys
 from hellbender.errors import ConfigError
 
 
@@ -35,8 +35,8 @@ def test_every_field_is_documented(model):
 def test_implemented_fields_are_axolotl_keys():
     top, per_dataset = axolotl_keys()
     # Axolotl reads `model_type` through an alias (its field is `type_of_model`), so the name is not in the list.
-    assert set(Config.model_fields) - {"model_type"} <= top
-    assert set(DatasetConfig.model_fields) <= per_dataset
+    assert set(Config.model_fields) - {"model_type"} - HELLBENDER_KEYS <= top
+    assert set(DatasetConfig.model_fields) - HELLBENDER_DATASET_KEYS <= per_dataset
     assert "path" not in top  # the per-dataset section is not mixed into the top level
 
 
@@ -66,8 +66,8 @@ def test_empty_known_keys_pass_quietly(write, minimal, caplog):
 def test_false_is_not_unset_when_it_changes_behaviour(write, minimal):
     (problem,) = _problems(write, minimal + "save_safetensors: false\n")
     assert problem.startswith("`save_safetensors`: false is not supported by Hellbender yet")
-    (problem,) = _problems(write, minimal + "dataset_exact_deduplication: true\n")
-    assert problem.startswith("`dataset_exact_deduplication`: known Axolotl key")
+    (problem,) = _problems(write, minimal + "sample_packing_sequentially: true\n")
+    assert problem.startswith("`sample_packing_sequentially`: known Axolotl key")
 
 
 def test_axolotl_training_extras_validate(write, minimal):
@@ -89,10 +89,10 @@ def test_axolotl_training_extras_validate(write, minimal):
 
 def test_perf_hint_warns_and_is_ignored(write, minimal, caplog):
     with caplog.at_level(logging.WARNING, logger="hellbender.config"):
-        load_config(write(minimal + "flash_attention: true\ndataloader_num_workers: 4\n"))
+        load_config(write(minimal + "torch_compile: true\ndataloader_num_workers: 4\n"))
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2
-    assert "`flash_attention`: performance hint ignored" in messages[0]
+    assert "`torch_compile`: performance hint ignored" in messages[0]
 
 
 def test_perf_hints_are_axolotl_keys():
@@ -116,7 +116,7 @@ def test_all_problems_reported_at_once(write):
     sequence_len: -5
     datasets:
       - type: alpaca
-        roles_to_train: [assistant]
+        train_on_eot: turn
         feild_messages: messages
     """
     with pytest.raises(ConfigError) as info:
@@ -125,13 +125,13 @@ def test_all_problems_reported_at_once(write):
     assert len(problems) == 6, problems
     assert "`datasets[0].path`: required, but missing" in problems
     assert "`sequence_len`: expected a number > 0, got -5" in problems
-    assert "`datasets[0].roles_to_train`: known Axolotl key, not supported by Hellbender yet" in problems
+    assert "`datasets[0].train_on_eot`: known Axolotl key, not supported by Hellbender yet" in problems
     assert "`datasets[0].feild_messages`: unknown key; did you mean `field_messages`?" in problems
     assert "6 config problems" in str(info.value)
 
 
 def test_empty_dataset_key_passes(write, minimal):
-    cfg = load_config(write(minimal + "    roles_to_train:\n    train_on_eos:\n"))
+    cfg = load_config(write(minimal + "    train_on_eot:\n    shards:\n"))
     assert cfg.datasets[0].path == "data/train.jsonl"
 
 
@@ -160,7 +160,7 @@ def test_unknown_prompt_format_lists_valid_names(write):
         ("optimizer: paged_adamw_8bit", "known to Axolotl but not supported by Hellbender yet; supported: adamw_torch"),
         ("optimizer: adamw_torh", "unknown optimizer 'adamw_torh'; supported: adamw_torch, adamw_torch_fused"),
         ("lr_scheduler: one_cycle", "`lr_scheduler`: lr_scheduler 'one_cycle' is known to Axolotl but not supported"),
-        ("chat_template: llama3", "`chat_template`: chat template 'llama3' is known to Axolotl but not supported"),
+        ("chat_template: llama4", "`chat_template`: chat template 'llama4' is known to Axolotl but not supported"),
         ("bf16: yes please", "`bf16`: expected true, false or auto, got 'yes please'"),
         ("special_tokens: {sep_token: x}", "unknown special token(s) sep_token"),
         ("val_set_size: -1", "`val_set_size`: expected a number >= 0, got -1"),

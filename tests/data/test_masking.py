@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from hellbender.config import DatasetConfig
 from hellbender.data.formats import get_format
 from hellbender.data.formats.base import FormatContext
 from hellbender.data.tokenize import IGNORE_INDEX, tokenize_batch
@@ -14,10 +15,9 @@ SYSTEM = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, train
 def _context(tokenizer, train_on_inputs: bool = False) -> FormatContext:
     return FormatContext(
         tokenizer=tokenizer,
+        dataset=DatasetConfig(path="test.jsonl", type="chat_template"),
         train_on_inputs=train_on_inputs,
-        field_messages="messages",
         chat_template=tokenizer.chat_template,
-        source="test.jsonl",
     )
 
 

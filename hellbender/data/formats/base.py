@@ -2,6 +2,7 @@
 
 A format turns one raw row into `Segment`s: consecutive pieces of the final text, each trained or not. The text of
 all segments joined is exactly the string that is tokenized once; labels follow the segment a token falls in.
+Rows that arrive already tokenized come back as `Pretokenized` and skip the tokenizer.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from transformers import PreTrainedTokenizerBase
 
+from hellbender.config import DatasetConfig
 from hellbender.errors import DataError
 
 
@@ -22,15 +24,27 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class Pretokenized:
+    """A row given as token ids (labels already decided, -100 = not trained)."""
+
+    input_ids: list[int]
+    labels: list[int]
+
+
+@dataclass(frozen=True)
 class FormatContext:
-    """What a format may use besides the row: the tokenizer (templates, eos) and the masking rule."""
+    """What a format may use besides the row: the tokenizer (templates, eos), its dataset entry and the masking rule."""
 
     tokenizer: PreTrainedTokenizerBase
-    train_on_inputs: bool
-    field_messages: str
-    chat_template: str | None
-    source: str
+    dataset: DatasetConfig
+    train_on_inputs: bool = False
+    chat_template: str | None = None  # resolved jinja text, for chat formats
     bos_text: str = ""  # the bos token's text when the tokenizer adds one by default, else ""
+    default_system_message: str | None = None
+
+    @property
+    def source(self) -> str:
+        return self.dataset.path
 
     def row_error(self, index: int, message: str, hint: str | None = None) -> DataError:
         return DataError(f"{self.source}, row {index + 1}: {message}", hint=hint)
@@ -38,7 +52,7 @@ class FormatContext:
 
 # row, row index (0-based, for messages), context -> segments. The joined text is tokenized with
 # add_special_tokens=False, so a format writes bos/eos itself (chat templates already do).
-FormatFn = Callable[[dict[str, Any], int, FormatContext], list[Segment]]
+FormatFn = Callable[[dict[str, Any], int, FormatContext], "list[Segment] | Pretokenized"]
 
 
 def require_text(row: dict[str, Any], field: str, index: int, ctx: FormatContext, *, optional: bool = False) -> str:

@@ -24,7 +24,7 @@ _MARKER_RE = re.compile("\ue000hb(\\d+)\ue001")
 
 
 def _messages(row: dict[str, Any], index: int, ctx: FormatContext) -> list[dict[str, str]]:
-    field = ctx.field_messages
+    field = ctx.dataset.field_messages
     if field not in row or row[field] is None:
         seen = ", ".join(sorted(k for k, v in row.items() if v is not None)) or "(none)"
         raise ctx.row_error(
