@@ -369,7 +369,7 @@ class Config(BaseModel):
     )
     default_system_message: str | None = Field(
         default=None,
-        description="System prompt added to chat conversations that have none; empty = leave conversations as they are.",
+        description="System prompt added to chat conversations that have none; empty = leave them as they are.",
     )
     tokens: list[str] | None = Field(
         default=None,
@@ -420,19 +420,23 @@ class Config(BaseModel):
     )
     flash_attention: bool = Field(
         default=False,
-        description="Use FlashAttention 2 (CUDA, flash-attn installed); default false (Hellbender picks the fastest that fits).",
+        description="Use FlashAttention 2 (CUDA, flash-attn installed)"
+        "; default false (Hellbender picks the fastest that isolates packed samples).",
     )
     sdp_attention: bool = Field(
         default=False,
-        description="Use PyTorch scaled_dot_product_attention; default false (Hellbender picks the fastest that fits).",
+        description="Use PyTorch scaled_dot_product_attention"
+        "; default false (Hellbender picks the fastest that isolates packed samples).",
     )
     flex_attention: bool = Field(
         default=False,
-        description="Use PyTorch flex attention (CUDA); default false (Hellbender picks the fastest that fits).",
+        description="Use PyTorch flex attention (CUDA)"
+        "; default false (Hellbender picks the fastest that isolates packed samples).",
     )
     eager_attention: bool = Field(
         default=False,
-        description="Use the plain PyTorch attention (slow, for debugging); default false (Hellbender picks the fastest that fits).",
+        description="Use the plain PyTorch attention (slow, for debugging)"
+        "; default false (Hellbender picks the fastest that isolates packed samples).",
     )
 
     # --- output ---
