@@ -114,7 +114,7 @@ def test_chat_with_system_message_masks_it(smollm2_tokenizer) -> None:
         ({"text": "x"}, "missing field `messages`"),
         ({"messages": "hello"}, "must be a list of messages"),
         ({"messages": []}, "empty conversation"),
-        ({"messages": [{"role": "human", "content": "x"}]}, "unknown role `human`"),
+        ({"messages": [{"role": "narrator", "content": "x"}]}, "unknown role `narrator`"),
     ],
 )
 def test_bad_chat_rows_name_the_row(smollm2_tokenizer, row: dict, message: str) -> None:

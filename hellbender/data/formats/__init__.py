@@ -25,7 +25,14 @@ def register(name: str) -> Callable[[FormatFn], FormatFn]:
 
 def _load_builtin() -> None:
     # Imported for their @register side effect; kept in one place so the list is visible.
-    from hellbender.data.formats import alpaca, chat_template  # noqa: F401
+    from hellbender.data.formats import (  # noqa: F401
+        alpaca,
+        chat_template,
+        completion,
+        input_output,
+        pretokenized,
+        user_defined,
+    )
 
 
 def registered_formats() -> list[str]:
