@@ -113,10 +113,17 @@ def load_tokenizer(config: Config) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
-def load_model(config: Config, tokenizer: PreTrainedTokenizerBase, dtype: torch.dtype | None = None) -> PreTrainedModel:
+def load_model(
+    config: Config,
+    tokenizer: PreTrainedTokenizerBase,
+    dtype: torch.dtype | None = None,
+    attn_implementation: str | None = None,
+) -> PreTrainedModel:
     """The base model in `dtype`, embeddings resized when the config added tokens."""
     source = resolve_model_path(config.base_model)
     kwargs: dict = {"dtype": dtype or select_dtype(config), "trust_remote_code": config.trust_remote_code}
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
     if config.base_model_config:
         kwargs["config"] = _from_pretrained(
             AutoConfig,

@@ -16,16 +16,17 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import DataLoaderConfiguration, set_seed
+from accelerate.utils import set_seed
 from torch.optim.lr_scheduler import LRScheduler
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
 from hellbender.config import Config
-from hellbender.data.collate import PadCollator
+from hellbender.data.collate import PackedCollator, PadCollator
+from hellbender.data.loader import BatchLoader, BatchPlan, steps_in_epochs
 from hellbender.data.pipeline import prepare_data
 from hellbender.model.adapters import apply_adapter
+from hellbender.model.attention import FLATTENED, check_packed_isolation, select_attention
 from hellbender.model.load import load_model, load_tokenizer, select_dtype
 from hellbender.train.checkpoint import (
     checkpoint_to_resume,
@@ -50,9 +51,9 @@ class StepPlan:
     save_every: int | None
 
     @classmethod
-    def from_config(cls, config: Config, batches_per_epoch: int) -> StepPlan:
-        steps_per_epoch = max(1, math.ceil(batches_per_epoch / config.gradient_accumulation_steps))
-        total = config.max_steps or max(1, math.ceil(config.num_epochs * steps_per_epoch))
+    def from_config(cls, config: Config, loader: BatchLoader) -> StepPlan:
+        steps_per_epoch, epoch_steps = steps_in_epochs(loader, config.gradient_accumulation_steps, config.num_epochs)
+        total = config.max_steps or epoch_steps
 
         def every(per_epoch: int | None, steps: float | None) -> int | None:
             if steps is not None:  # Axolotl's eval_steps/save_steps: a count, or below 1 a fraction of the run
@@ -71,17 +72,21 @@ def _mixed_precision(dtype: torch.dtype) -> str:
     return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "no")
 
 
-def _windows(loader: DataLoader, accumulation: int, done_steps: int, steps_per_epoch: int) -> Iterator[list[dict]]:
-    """Yield the micro-batches of each optimizer step, reshuffling each epoch (seeded); windows never span epochs.
+def _windows(loader: BatchLoader, accumulation: int, done_steps: int) -> Iterator[list[dict]]:
+    """Yield the micro-batches of each optimizer step, reshuffling (or repacking) each epoch from the seed; windows
+    never span epochs.
 
     After `done_steps` (a resumed run) it starts in the right epoch and skips the micro-batches already trained;
-    skipping costs only their collation, and keeps the seeded order identical to an uninterrupted run.
+    epochs may differ in length (each packs anew), so it walks them. Skipping within an epoch costs only collation
+    and keeps the seeded order identical to an uninterrupted run.
     """
-    epoch, skip = divmod(done_steps, steps_per_epoch)
-    skip *= accumulation
+    epoch = 0
+    while done_steps >= (steps := math.ceil(loader.batches_in_epoch(epoch) / accumulation)):
+        done_steps -= steps
+        epoch += 1
+    skip = done_steps * accumulation
     while True:
-        if hasattr(loader, "set_epoch"):
-            loader.set_epoch(epoch)
+        loader.set_epoch(epoch)
         window: list[dict] = []
         for batch in loader:
             if skip:
@@ -96,14 +101,24 @@ def _windows(loader: DataLoader, accumulation: int, done_steps: int, steps_per_e
         epoch += 1
 
 
-def evaluate_loss(model: torch.nn.Module, loader: DataLoader, accelerator: Accelerator) -> float:
+def forward(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Logits of a padded batch (attention mask) or a packed one (restarting position_ids, no mask, no cache)."""
+    return model(
+        input_ids=batch["input_ids"],
+        attention_mask=batch.get("attention_mask"),
+        position_ids=batch.get("position_ids"),
+        use_cache=False,  # with a cache object present, transformers no longer separates packed samples
+    ).logits
+
+
+def evaluate_loss(model: torch.nn.Module, loader: BatchLoader, accelerator: Accelerator) -> float:
     """Mean next-token loss over all trained tokens of the loader (all ranks)."""
     model.eval()
     loss_sum = torch.zeros((), device=accelerator.device)
     tokens = torch.zeros((), device=accelerator.device)
     with torch.no_grad():
         for batch in loader:
-            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            logits = forward(model, batch)
             loss_sum += token_loss_sum(logits, batch["labels"])
             tokens += trained_token_count(batch["labels"])
     model.train()
@@ -119,7 +134,7 @@ def train_step(model: torch.nn.Module, window: list[dict], accelerator: Accelera
     for i, batch in enumerate(window):
         sync = nullcontext() if i == len(window) - 1 else accelerator.no_sync(model)
         with sync:
-            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            logits = forward(model, batch)
             summed = token_loss_sum(logits, batch["labels"])
             # DDP averages gradients over ranks; scaling by the rank count makes it a sum over the global window.
             accelerator.backward(summed * accelerator.num_processes / total)
@@ -127,20 +142,43 @@ def train_step(model: torch.nn.Module, window: list[dict], accelerator: Accelera
     return (accelerator.reduce(loss_sum, "sum") / total).item(), int(total.item())
 
 
-def _loader(data, config: Config, pad_id: int, shuffle: bool) -> DataLoader:
-    generator = torch.Generator().manual_seed(config.seed)
-    return DataLoader(
-        data.with_format("python"),
-        batch_size=config.micro_batch_size if shuffle else (config.eval_batch_size or config.micro_batch_size),
-        shuffle=shuffle,
-        generator=generator if shuffle else None,
-        collate_fn=PadCollator(pad_id),
+def _loader(data, config: Config, accelerator: Accelerator, pad_id: int, attention: str, train: bool) -> BatchLoader:
+    """This process's batches: packed bins when `sample_packing` (or `eval_sample_packing` for evaluation)."""
+    packing = config.sample_packing if train else config.eval_sample_packing
+    if packing is None:
+        packing = config.sample_packing
+    pad_to = config.sequence_len if config.pad_to_sequence_len else None
+    collate = (
+        PackedCollator(pad_id, pad_to=pad_to, flatten=attention in FLATTENED)
+        if packing
+        else PadCollator(pad_id, pad_to=pad_to)
+    )
+    plan = BatchPlan(
+        batch_size=config.micro_batch_size if train else (config.eval_batch_size or config.micro_batch_size),
+        sequence_len=config.sequence_len,
+        packing=packing,
+        group_by_length=config.group_by_length and train,
+        shuffle=train,
+        seed=config.seed,
+        group_size=config.sample_packing_group_size,
+        max_per_bin=config.sample_packing_bin_size,
+    )
+    return BatchLoader(
+        data,
+        plan,
+        collate,
+        rank=accelerator.process_index,
+        world_size=accelerator.num_processes,
+        device=accelerator.device,
     )
 
 
 def _trainable_model(config: Config, tokenizer: PreTrainedTokenizerBase, dtype: torch.dtype) -> torch.nn.Module:
-    """Base weights, activation checkpointing if asked, then the adapter (or all weights trainable)."""
-    model = load_model(config, tokenizer, dtype)
+    """Base weights with the chosen attention (checked to isolate packed samples when packing), activation
+    checkpointing if asked, then the adapter (or all weights trainable)."""
+    model = load_model(config, tokenizer, dtype, select_attention(config, dtype))
+    if config.sample_packing or config.eval_sample_packing:
+        check_packed_isolation(model, tokenizer.pad_token_id)
     if config.gradient_checkpointing:
         kwargs = {"use_reentrant": False}
         if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.2x name; the old one warns
@@ -177,8 +215,8 @@ class Run:
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: LRScheduler
-    train_loader: DataLoader
-    val_loader: DataLoader | None
+    train_loader: BatchLoader
+    val_loader: BatchLoader | None
     tokenizer: PreTrainedTokenizerBase
     log: MetricsLog
     fingerprint: str
@@ -190,7 +228,6 @@ def train(config: Config) -> dict:
     accelerator = Accelerator(
         cpu=not torch.cuda.is_available(),  # lets torchrun/accelerate start several CPU processes (gloo)
         mixed_precision=_mixed_precision(dtype),
-        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
     )
     set_seed(config.seed)
     if config.tf32 and torch.cuda.is_available():
@@ -200,12 +237,13 @@ def train(config: Config) -> dict:
         data = prepare_data(config, tokenizer)
     model = _trainable_model(config, tokenizer, dtype)
     optimizer = build_optimizer(model, config)
-    train_loader = _loader(data.train, config, tokenizer.pad_token_id, shuffle=True)
-    val_loader = _loader(data.val, config, tokenizer.pad_token_id, shuffle=False) if data.val else None
-    model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
-    if val_loader is not None:
-        val_loader = accelerator.prepare(val_loader)
-    plan = StepPlan.from_config(config, len(train_loader))
+    attention = getattr(model.config, "_attn_implementation", None) or "default"
+    train_loader = _loader(data.train, config, accelerator, tokenizer.pad_token_id, attention, train=True)
+    val_loader = (
+        _loader(data.val, config, accelerator, tokenizer.pad_token_id, attention, train=False) if data.val else None
+    )
+    model, optimizer = accelerator.prepare(model, optimizer)
+    plan = StepPlan.from_config(config, train_loader)
     scheduler = build_scheduler(optimizer, config, plan.total_steps)
     accelerator.register_for_checkpointing(scheduler)
     save_only_trainable_weights(accelerator)
@@ -226,6 +264,8 @@ def train(config: Config) -> dict:
         processes=accelerator.num_processes,
         resumed_from=str(resumed_from) if resumed_from else None,
         resumed_at_step=progress.step,
+        attention=attention,
+        packing=asdict(train_loader.packing_stats()) if config.sample_packing else None,
     )
     if val_loader is not None and progress.step == 0:  # the untrained baseline for every later eval_loss
         log.write(event="eval", step=0, epoch=0.0, eval_loss=_record_eval(model, val_loader, accelerator, progress))
@@ -248,7 +288,7 @@ def train(config: Config) -> dict:
     return summary
 
 
-def _record_eval(model: torch.nn.Module, loader: DataLoader, accelerator: Accelerator, progress: Progress) -> float:
+def _record_eval(model: torch.nn.Module, loader: BatchLoader, accelerator: Accelerator, progress: Progress) -> float:
     """Evaluate and update the early-stopping counters kept in `progress`."""
     loss = evaluate_loss(model, loader, accelerator)
     if progress.best_eval_loss is None or loss < progress.best_eval_loss:
@@ -262,7 +302,7 @@ def _run_steps(run: Run, progress: Progress) -> dict:
     """The optimizer steps from `progress.step + 1` to the end: step, log, evaluate, stop early, checkpoint."""
     config, plan, accelerator, model, log = run.config, run.plan, run.accelerator, run.model, run.log
     watchdog = LossWatchdog(config.loss_watchdog_threshold, config.loss_watchdog_patience)
-    windows = _windows(run.train_loader, config.gradient_accumulation_steps, progress.step, plan.steps_per_epoch)
+    windows = _windows(run.train_loader, config.gradient_accumulation_steps, progress.step)
     bar = tqdm(
         total=plan.total_steps, initial=progress.step, desc="training", disable=not accelerator.is_local_main_process
     )
@@ -282,7 +322,7 @@ def _run_steps(run: Run, progress: Progress) -> dict:
         progress.step += 1
         step = progress.step
         progress.trained_tokens += trained_tokens
-        progress.tokens += int(accelerator.reduce(sum(b["attention_mask"].sum() for b in window), "sum").item())
+        progress.tokens += int(accelerator.reduce(sum(b["num_tokens"] for b in window), "sum").item())
         last = {
             "step": step,
             "epoch": round(step / plan.steps_per_epoch, 4),

@@ -1,0 +1,149 @@
+"""Per-epoch batches for one process: shuffled rows, rows grouped by length, or packed bins.
+
+Why not a `torch.utils.data.DataLoader` prepared by Accelerate: with packing the batch count changes from epoch to
+epoch (a new packing each epoch), and Accelerate evens out uneven shards by repeating samples, which would train or
+evaluate some rows twice. Here every epoch's plan is a pure function of `(seed, epoch)`: a list of global batches,
+each cut into one slice per process. A process whose slice is empty (the last batch of an epoch) gets an empty batch
+— no trained tokens, so the token-normalized loss is unchanged — and every process runs the same number of steps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import datasets
+import numpy as np
+import pyarrow.compute as pc
+import torch
+
+from hellbender.data.packing import PackingStats, pack_epoch
+
+# Rows per length-sorted chunk with group_by_length, in global batches: big enough to group well, small enough that
+# batch order stays random across the epoch.
+_LENGTH_GROUP_BATCHES = 64
+
+
+def row_lengths(data: datasets.Dataset) -> np.ndarray:
+    """Token count of every row, read from Arrow's list offsets (no token list is copied into Python)."""
+    column = data.data.column("input_ids")
+    return np.asarray(pc.list_value_length(column).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """How rows become batches; the same plan on every process."""
+
+    batch_size: int  # rows (or packed bins) per process per batch
+    sequence_len: int
+    packing: bool = False
+    group_by_length: bool = False
+    shuffle: bool = True
+    seed: int = 42
+    group_size: int = 100_000
+    max_per_bin: int = 200
+
+
+class BatchLoader:
+    """Iterates this process's batches of the current epoch (`set_epoch` picks it), already on `device`."""
+
+    def __init__(
+        self,
+        data: datasets.Dataset,
+        plan: BatchPlan,
+        collate: Callable[[list[Any]], dict[str, torch.Tensor]],
+        *,
+        rank: int = 0,
+        world_size: int = 1,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.data = data.with_format(None)
+        self.plan = plan
+        self.collate = collate
+        self.rank, self.world_size, self.device = rank, world_size, torch.device(device)
+        self.lengths = row_lengths(data)
+        self.epoch = 0
+        self._cached: tuple[int, list[list[list[int]]]] | None = None
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def bins(self, epoch: int) -> list[list[int]]:
+        """The epoch's units of batching in order: packed bins, or one row each."""
+        plan = self.plan
+        if plan.packing:
+            return pack_epoch(
+                self.lengths,
+                plan.sequence_len,
+                seed=plan.seed,
+                epoch=epoch,
+                group_size=plan.group_size,
+                max_per_bin=plan.max_per_bin,
+                shuffle=plan.shuffle,
+            )
+        if not plan.shuffle:
+            return [[i] for i in range(len(self.lengths))]
+        rng = np.random.default_rng([plan.seed, epoch])
+        order = rng.permutation(len(self.lengths))
+        if plan.group_by_length:
+            order = self._grouped_by_length(order, rng)
+        return [[int(i)] for i in order]
+
+    def _grouped_by_length(self, order: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Sort rows by length within chunks, then shuffle whole global batches: similar lengths share a batch."""
+        global_batch = self.plan.batch_size * self.world_size
+        chunk = global_batch * _LENGTH_GROUP_BATCHES
+        parts = [order[i : i + chunk] for i in range(0, len(order), chunk)]
+        order = np.concatenate([p[np.argsort(-self.lengths[p], kind="stable")] for p in parts])
+        batches = [order[i : i + global_batch] for i in range(0, len(order), global_batch)]
+        return np.concatenate([batches[i] for i in rng.permutation(len(batches))])
+
+    def _global_batches(self, epoch: int) -> list[list[list[int]]]:
+        if self._cached is None or self._cached[0] != epoch:
+            bins = self.bins(epoch)
+            size = self.plan.batch_size * self.world_size
+            self._cached = (epoch, [bins[i : i + size] for i in range(0, len(bins), size)])
+        return self._cached[1]
+
+    def batches_in_epoch(self, epoch: int) -> int:
+        return len(self._global_batches(epoch))
+
+    def __len__(self) -> int:
+        return self.batches_in_epoch(self.epoch)
+
+    def packing_stats(self, epoch: int = 0) -> PackingStats:
+        bins = self.bins(epoch) if self.plan.packing else [[i] for i in range(len(self.lengths))]
+        return PackingStats.of(bins, self.lengths, self.plan.sequence_len)
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        start = self.rank * self.plan.batch_size
+        for global_batch in self._global_batches(self.epoch):
+            mine = global_batch[start : start + self.plan.batch_size]
+            yield {k: v.to(self.device) for k, v in self.collate(self._rows(mine)).items()}
+
+    def _rows(self, bins: list[list[int]]) -> list[Any]:
+        """Fetch the rows of `bins` in one Arrow read; bins of rows when packing, else a flat list of rows."""
+        flat = [i for b in bins for i in b]
+        if not flat:
+            return []
+        columns = self.data[flat]
+        rows = [{"input_ids": ids, "labels": labels} for ids, labels in zip(columns["input_ids"], columns["labels"])]
+        if not self.plan.packing:
+            return rows
+        out, at = [], 0
+        for b in bins:
+            out.append(rows[at : at + len(b)])
+            at += len(b)
+        return out
+
+
+def steps_in_epochs(loader: BatchLoader, accumulation: int, num_epochs: float) -> tuple[int, int]:
+    """(optimizer steps in the first epoch, steps in `num_epochs` epochs), counting each epoch's own batches."""
+    per_epoch = [math.ceil(loader.batches_in_epoch(e) / accumulation) for e in range(math.ceil(num_epochs))]
+    whole = int(num_epochs)
+    total = sum(per_epoch[:whole])
+    if num_epochs > whole:
+        total += math.ceil((num_epochs - whole) * per_epoch[whole])
+    return max(1, per_epoch[0]), max(1, total)
