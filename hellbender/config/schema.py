@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 SUPPORTED_OPTIMIZERS = ("adamw_torch", "adamw_torch_fused")
 AXOLOTL_OPTIMIZERS = frozenset(
@@ -167,6 +167,17 @@ class UserFormat(BaseModel):
     )
     system_prompt: str = Field(default="", description="System prompt for rows that have none; default ''.")
 
+    @model_validator(mode="after")
+    def _placeholders_exist(self) -> UserFormat:
+        from hellbender.data.formats.user_defined import check_templates  # lazy: config imports without data
+        from hellbender.errors import DataError
+
+        try:
+            check_templates("type", self.format, self.no_input_format, self.system_format)
+        except DataError as exc:
+            raise ValueError(f"{exc.message.removeprefix('dataset `type`: ')} ({exc.hint})") from None
+        return self
+
 
 class DatasetConfig(BaseModel):
     """One entry of `datasets:`: where the rows come from and how a row becomes a prompt/response."""
@@ -283,14 +294,23 @@ class DatasetConfig(BaseModel):
             return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
         return value
 
-    @field_validator("type")
+    @field_validator("type", mode="before")
     @classmethod
-    def _known_format(cls, value: str | UserFormat) -> str | UserFormat:
+    def _known_format(cls, value: Any) -> Any:
         from hellbender.data import formats  # lazy: the config must import without the data stage
 
-        if isinstance(value, UserFormat):
-            return value
-        valid = formats.registered_formats()
+        if isinstance(value, dict):  # one message per problem, instead of pydantic's "not a str, nor a UserFormat"
+            try:
+                return UserFormat.model_validate(value)
+            except ValidationError as exc:
+                raise ValueError(
+                    "; ".join(f"{'.'.join(map(str, e['loc'])) or 'format'}: {e['msg']}" for e in exc.errors())
+                ) from None
+        if not isinstance(value, str):
+            return value  # pydantic's own type error
+        if value == "user_defined":
+            raise ValueError("a user-defined format is written as a mapping (field_instruction, format, ...)")
+        valid = [name for name in formats.registered_formats() if name != "user_defined"]
         if value not in valid:
             close = difflib.get_close_matches(value, valid, n=1, cutoff=0.6)
             hint = f"; did you mean '{close[0]}'?" if close else ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import datasets
@@ -27,9 +28,15 @@ _LENGTH_GROUP_BATCHES = 64
 
 
 def row_lengths(data: datasets.Dataset) -> np.ndarray:
-    """Token count of every row, read from Arrow's list offsets (no token list is copied into Python)."""
+    """Token count of every row, read from Arrow's list offsets (no token list is copied into Python).
+
+    A selected/shuffled dataset is a view (an indices mapping over the full table): lengths follow the mapping.
+    """
     column = data.data.column("input_ids")
-    return np.asarray(pc.list_value_length(column).to_numpy(zero_copy_only=False), dtype=np.int64)
+    lengths = np.asarray(pc.list_value_length(column).to_numpy(zero_copy_only=False), dtype=np.int64)
+    if data._indices is not None:
+        lengths = lengths[data._indices.column(0).to_numpy()]
+    return lengths
 
 
 @dataclass(frozen=True)
@@ -97,8 +104,10 @@ class BatchLoader:
         chunk = global_batch * _LENGTH_GROUP_BATCHES
         parts = [order[i : i + chunk] for i in range(0, len(order), chunk)]
         order = np.concatenate([p[np.argsort(-self.lengths[p], kind="stable")] for p in parts])
-        batches = [order[i : i + global_batch] for i in range(0, len(order), global_batch)]
-        return np.concatenate([batches[i] for i in rng.permutation(len(batches))])
+        full = len(order) // global_batch * global_batch
+        batches = [order[i : i + global_batch] for i in range(0, full, global_batch)]
+        # only whole batches move, and a short remainder stays last: cutting the order later keeps every batch
+        return np.concatenate([*(batches[i] for i in rng.permutation(len(batches))), order[full:]])
 
     def _global_batches(self, epoch: int) -> list[list[list[int]]]:
         if self._cached is None or self._cached[0] != epoch:
@@ -141,9 +150,10 @@ class BatchLoader:
 
 def steps_in_epochs(loader: BatchLoader, accumulation: int, num_epochs: float) -> tuple[int, int]:
     """(optimizer steps in the first epoch, steps in `num_epochs` epochs), counting each epoch's own batches."""
-    per_epoch = [math.ceil(loader.batches_in_epoch(e) / accumulation) for e in range(math.ceil(num_epochs))]
-    whole = int(num_epochs)
+    epochs = Fraction(str(num_epochs))  # exact: 1.1 epochs of 10 steps is 11 steps, not ceil(11.000000000000002)
+    per_epoch = [math.ceil(loader.batches_in_epoch(e) / accumulation) for e in range(math.ceil(epochs))]
+    whole = int(epochs)
     total = sum(per_epoch[:whole])
-    if num_epochs > whole:
-        total += math.ceil((num_epochs - whole) * per_epoch[whole])
+    if epochs > whole:
+        total += math.ceil((epochs - whole) * per_epoch[whole])
     return max(1, per_epoch[0]), max(1, total)

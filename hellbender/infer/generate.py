@@ -1,7 +1,8 @@
 """Load a fine-tuned model for use (base + adapter, or a full fine-tune's output) and generate replies.
 
-Prompts are built the way the training data was: the chat template for chat datasets, the alpaca template for
-alpaca datasets, so what the model sees at inference matches what it learned from.
+Prompts are built the way the first training dataset's format built them: the chat template for chat datasets,
+the alpaca (or variant, or user-defined) prompt for instruction datasets, the user's text as it is for raw-text
+formats, so what the model sees at inference matches what it learned from.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from hellbender.config import Config
-from hellbender.data.formats.alpaca import alpaca_prompt
+from hellbender.config.schema import UserFormat
+from hellbender.data.formats.alpaca import VARIANTS, alpaca_prompt
+from hellbender.data.formats.user_defined import user_prompt
 from hellbender.data.pipeline import bos_text
 from hellbender.errors import HellbenderError
 from hellbender.model.adapters import load_adapter
@@ -66,16 +69,27 @@ def load_for_inference(config: Config, base_only: bool = False) -> LoadedModel:
 
 
 def uses_chat_template(config: Config) -> bool:
-    return config.datasets[0].type != "alpaca"
+    return config.datasets[0].type == "chat_template"
 
 
 def build_prompt(config: Config, tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]]) -> str:
-    """Text the model continues: the chat template with a generation prompt, or the alpaca prompt."""
+    """Text the model continues: the chat template with a generation prompt, or the dataset format's prompt."""
     if uses_chat_template(config):
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     system = next((m["content"] for m in messages if m["role"] == "system"), "")
     user = "\n\n".join(m["content"] for m in messages if m["role"] == "user")
-    return bos_text(tokenizer) + alpaca_prompt(user, system=system)  # bos exactly as in training
+    kind = config.datasets[0].type
+    if isinstance(kind, UserFormat):
+        prompt = user_prompt(kind, user, system=system)
+    elif kind in VARIANTS:
+        prompt = VARIANTS[kind].prompt(user, "", system)
+    elif kind == "alpaca":
+        prompt = alpaca_prompt(user, system=system)
+    elif kind == "input_output":
+        return user  # template-free: the user writes every token, bos included
+    else:  # completion, pretokenized: continue the text as given
+        prompt = user
+    return bos_text(tokenizer) + prompt  # bos exactly as in training
 
 
 def generate(

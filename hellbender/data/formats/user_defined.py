@@ -22,6 +22,16 @@ PROMPT_KEYS = ("instruction", "input", "system")
 SYSTEM_KEYS = ("system",)
 
 
+def user_prompt(spec: UserFormat, instruction: str, input_text: str = "", system: str = "") -> str:
+    """The prompt text (everything before the response); also used to build inference prompts."""
+    if not system.strip():
+        system = spec.system_prompt
+    values = {"instruction": instruction, "input": input_text, "system": system}
+    template = spec.format if input_text.strip() or spec.no_input_format is None else spec.no_input_format
+    head = spec.system_format.format(system=system) if system.strip() else ""
+    return head + template.format(**values)
+
+
 @register("user_defined")
 def user_defined(row: dict[str, Any], index: int, ctx: FormatContext) -> list[Segment]:
     spec = _spec(ctx)
@@ -29,12 +39,7 @@ def user_defined(row: dict[str, Any], index: int, ctx: FormatContext) -> list[Se
     input_text = require_text(row, spec.field_input, index, ctx, optional=True)
     output = require_text(row, spec.field_output, index, ctx)
     system = require_text(row, spec.field_system, index, ctx, optional=True)
-    if not system.strip():
-        system = spec.system_prompt
-    values = {"instruction": instruction, "input": input_text, "system": system}
-    template = spec.format if input_text.strip() or spec.no_input_format is None else spec.no_input_format
-    head = spec.system_format.format(system=system) if system.strip() else ""
-    prompt = head + template.format(**values)
+    prompt = user_prompt(spec, instruction, input_text, system)
     eos = ctx.tokenizer.eos_token or ""
     return [Segment(ctx.bos_text + prompt, ctx.train_on_inputs), Segment(output + eos, True)]
 
@@ -47,12 +52,12 @@ def _spec(ctx: FormatContext) -> UserFormat:
             hint="write `type:` as a mapping, e.g. type: {field_instruction: question, field_output: answer, "
             'format: "Q: {instruction}\\nA: "}.',
         )
-    _check_templates(ctx.source, spec.format, spec.no_input_format, spec.system_format)
+    check_templates(ctx.source, spec.format, spec.no_input_format, spec.system_format)
     return spec
 
 
 @lru_cache(maxsize=64)
-def _check_templates(source: str, prompt: str, no_input: str | None, system: str) -> None:
+def check_templates(source: str, prompt: str, no_input: str | None, system: str) -> None:
     """Fail once, naming the key and the placeholder, if a template asks for a value no row can give."""
     for key, template, allowed in (
         ("format", prompt, PROMPT_KEYS),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from hellbender.config import DatasetConfig
+from hellbender.config import DatasetConfig, load_config
 from hellbender.data.formats import get_format
 from hellbender.data.formats.base import FormatContext
 from hellbender.data.tokenize import IGNORE_INDEX, tokenize_batch
-from hellbender.errors import DataError
+from hellbender.errors import ConfigError, DataError
+from tests.conftest import write_config
 
 SPEC = {
     "field_instruction": "question",
@@ -121,15 +122,18 @@ def test_literal_braces_are_allowed(smollm2_tokenizer) -> None:
         ({"format": "Q: {instruction"}, "`type.format` is not a valid template"),
     ],
 )
-def test_bad_template_is_reported_by_name(smollm2_tokenizer, spec: dict, message: str) -> None:
-    with pytest.raises(DataError) as error:
-        get_format("user_defined")({"instruction": "a", "output": "b"}, 0, _context(smollm2_tokenizer, spec))
-    assert "dataset `test.jsonl`" in str(error.value) and message in str(error.value)
+def test_bad_template_is_reported_by_name_when_the_config_loads(tmp_path, spec: dict, message: str) -> None:
+    path = write_config(tmp_path / "c.yml", base_model="m/m", datasets=[{"path": "d.jsonl", "type": spec}])
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    (problem,) = error.value.problems
+    assert problem.startswith("`datasets[0].type`:") and message in problem
 
 
-def test_user_defined_as_a_plain_name_asks_for_a_mapping(smollm2_tokenizer) -> None:
-    with pytest.raises(DataError, match="needs the format written as a mapping"):
-        get_format("user_defined")({"instruction": "a", "output": "b"}, 0, _context(smollm2_tokenizer, "user_defined"))
+def test_user_defined_as_a_plain_name_asks_for_a_mapping(tmp_path) -> None:
+    path = write_config(tmp_path / "c.yml", base_model="m/m", datasets=[{"path": "d.jsonl", "type": "user_defined"}])
+    with pytest.raises(ConfigError, match="a user-defined format is written as a mapping"):
+        load_config(path)
 
 
 @pytest.mark.parametrize(
