@@ -11,7 +11,8 @@ from hellbender.config import Config
 from hellbender.errors import HellbenderError
 
 
-def lora_config(config: Config) -> LoraConfig:
+def lora_config(config: Config, token_ids: list[int] | None = None) -> LoraConfig:
+    """The peft LoRA config; `token_ids` (the config's `tokens:`) get their embedding rows trained as well."""
     tying = {}
     if config.lora_modules_to_save and "ensure_weight_tying" in LoraConfig.__dataclass_fields__:
         # Tied input/output embeddings (SmolLM2, Llama 3.2 …) stay tied when one of them is trained in full.
@@ -30,11 +31,23 @@ def lora_config(config: Config) -> LoraConfig:
         use_dora=config.peft_use_dora,
         bias="none",
         task_type="CAUSAL_LM",
+        trainable_token_indices=_token_rows(config, token_ids),
         **tying,
     )
 
 
-def apply_adapter(model: PreTrainedModel, config: Config) -> PreTrainedModel:
+def _token_rows(config: Config, token_ids: list[int] | None) -> list[int] | None:
+    """Embedding rows to train for added tokens: without them a new token's row keeps its initial value.
+
+    peft trains just those rows (input embedding, and the tied output head with it); when the embeddings are
+    trained in full through `lora_modules_to_save`, that already covers them.
+    """
+    if not token_ids or set(config.lora_modules_to_save or ()) & {"embed_tokens", "lm_head"}:
+        return None
+    return sorted(set(token_ids))
+
+
+def apply_adapter(model: PreTrainedModel, config: Config, token_ids: list[int] | None = None) -> PreTrainedModel:
     """Wrap the model for training: LoRA (new, or continued from `lora_model_dir`) or all weights trainable."""
     if config.adapter is None:
         model.requires_grad_(True)
@@ -42,7 +55,7 @@ def apply_adapter(model: PreTrainedModel, config: Config) -> PreTrainedModel:
     if config.lora_model_dir:
         return load_adapter(model, config.lora_model_dir, trainable=True)
     try:
-        return get_peft_model(model, lora_config(config))
+        return get_peft_model(model, lora_config(config, token_ids))
     except ValueError as exc:
         raise HellbenderError(
             f"lora_target_modules: {exc}",

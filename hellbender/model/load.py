@@ -105,6 +105,8 @@ def load_tokenizer(config: Config) -> PreTrainedTokenizerBase:
     tokenizer = _from_pretrained(loader, source, "tokenizer", trust_remote_code=config.trust_remote_code)
     if config.special_tokens:
         tokenizer.add_special_tokens(dict(config.special_tokens))
+    if config.tokens:
+        tokenizer.add_tokens(list(config.tokens))  # already-known tokens are skipped by the tokenizer
     if tokenizer.pad_token is None:
         # Padding positions are masked out of attention and loss, so any id works; eos is always there.
         tokenizer.pad_token = tokenizer.eos_token

@@ -187,7 +187,8 @@ def _trainable_model(config: Config, tokenizer: PreTrainedTokenizerBase, dtype: 
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
         model.enable_input_require_grads()
     model.config.use_cache = False  # a cache object is never needed in training and costs memory
-    return apply_adapter(model, config)
+    token_ids = tokenizer.convert_tokens_to_ids(list(config.tokens)) if config.tokens else None
+    return apply_adapter(model, config, token_ids)
 
 
 @dataclass
