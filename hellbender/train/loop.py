@@ -254,6 +254,7 @@ def train(config: Config) -> dict:
         progress = Progress.from_saved(load_checkpoint(accelerator, model, resumed_from, data.fingerprint))
     output_dir = Path(config.output_dir)
     log = MetricsLog(output_dir / "metrics.jsonl", enabled=accelerator.is_main_process, append=resumed_from is not None)
+    packing = asdict(train_loader.packing_stats()) if config.sample_packing else None
     log.write(
         event="start",
         total_steps=plan.total_steps,
@@ -266,7 +267,7 @@ def train(config: Config) -> dict:
         resumed_from=str(resumed_from) if resumed_from else None,
         resumed_at_step=progress.step,
         attention=attention,
-        packing=asdict(train_loader.packing_stats()) if config.sample_packing else None,
+        packing=packing,
     )
     if val_loader is not None and progress.step == 0:  # the untrained baseline for every later eval_loss
         log.write(event="eval", step=0, epoch=0.0, eval_loss=_record_eval(model, val_loader, accelerator, progress))
@@ -283,7 +284,7 @@ def train(config: Config) -> dict:
         log,
         data.fingerprint,
     )
-    summary = _run_steps(run, progress)
+    summary = {**_run_steps(run, progress), "attention": attention, "packing": packing}
     save_final(accelerator, model, tokenizer, config, data, summary)
     log.write(event="end", **summary)
     return summary
