@@ -78,10 +78,8 @@ def preprocess(
     debug_num_examples: Annotated[int, typer.Option("--debug-num-examples", help="Rows to show with --debug.")] = 3,
     stats_json: Annotated[Path | None, typer.Option("--stats-json", help="Also write the summary as JSON.")] = None,
 ) -> None:
-    """Tokenize, mask and cache the datasets; show what will be trained."""
-    from dataclasses import asdict
-
-    from hellbender.data.inspect import show_examples, summary_table
+    """Tokenize, mask and cache the datasets; show what will be trained and what was dropped, per dataset."""
+    from hellbender.data.inspect import preprocess_stats, print_report, show_examples
     from hellbender.data.pipeline import prepare_data
     from hellbender.model.load import load_tokenizer
 
@@ -91,20 +89,9 @@ def preprocess(
     console = Console()
     if debug:
         show_examples(console, prepared, tokenizer, debug_num_examples)
-    console.print(summary_table(prepared))
-    console.print(
-        f"{'reused' if prepared.reused else 'built'} {prepared.path}: {len(prepared.train)} train rows, "
-        f"{len(prepared.val) if prepared.val is not None else 0} validation rows"
-    )
+    stats = preprocess_stats(prepared, cfg.sequence_len)  # later stages (packing) add their section here
+    print_report(console, stats)
     if stats_json:
-        stats = {
-            "fingerprint": prepared.fingerprint,
-            "path": str(prepared.path),
-            "reused": prepared.reused,
-            "train_rows": len(prepared.train),
-            "val_rows": len(prepared.val) if prepared.val else 0,
-            "datasets": [asdict(r) for r in prepared.reports],
-        }
         stats_json.write_text(json.dumps(stats, indent=2))
 
 

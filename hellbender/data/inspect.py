@@ -1,7 +1,14 @@
-"""What `preprocess --debug` shows: each token with its id, trained tokens visibly distinct, and a per-dataset
-summary of how many rows every cleaning step removed."""
+"""What `preprocess` shows: each token with its id (trained ones visibly distinct, `--debug`), a per-dataset table of
+what every step did, token-length histograms, and warnings worth acting on.
+
+Everything printed is first collected in one `stats` dict (`preprocess_stats`), which `--stats-json` writes as is,
+so scripts and people see the same numbers; later stages add their own section to it.
+"""
 
 from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -9,9 +16,12 @@ from rich.text import Text
 from transformers import PreTrainedTokenizerBase
 
 from hellbender.data.pipeline import PreparedData
+from hellbender.data.report import HISTOGRAM_BUCKETS, SourceReport
 from hellbender.data.tokenize import IGNORE_INDEX
 
 LEGEND = "legend: [trained token](id) in green brackets · untrained token(id) dimmed"
+BAR_WIDTH = 30
+BOUNDARY_WARN_SHARE = 0.01  # warn when this share of a dataset's trained tokens straddle a mask boundary
 
 
 def render_row(input_ids: list[int], labels: list[int], tokenizer: PreTrainedTokenizerBase) -> Text:
@@ -36,24 +46,98 @@ def show_examples(console: Console, prepared: PreparedData, tokenizer: PreTraine
         console.print(render_row(row["input_ids"], row["labels"], tokenizer))
 
 
-def summary_table(prepared: PreparedData) -> Table:
-    """One column per dataset, one row per count (reads well in an 80-column terminal)."""
-    table = Table(title=f"prepared data {prepared.fingerprint} ({'reused cache' if prepared.reused else 'built'})")
-    table.add_column("")
-    for r in prepared.reports:
-        table.add_column(r.source, justify="right", overflow="fold")
-    rows = {
-        "rows in": lambda r: r.rows_in,
-        "dropped: too long": lambda r: r.dropped_too_long,
-        "truncated": lambda r: r.truncated,
-        "dropped: nothing trained": lambda r: r.dropped_nothing_trained,
-        "rows out": lambda r: r.rows_out,
-        "tokens": lambda r: r.tokens,
-        "trained tokens": lambda r: r.trained_tokens,
-        "trained %": lambda r: f"{100 * r.trained_tokens / r.tokens:.1f}" if r.tokens else "-",
-        "longest row (tokens)": lambda r: r.longest,
-        "tokens across a mask boundary": lambda r: r.boundary_tokens,
+def boundary_warnings(reports: list[SourceReport]) -> list[str]:
+    """The tokenizer merged characters across the prompt/answer edge: such a token is trained though part of it is
+    prompt, and at inference the model sees the prompt end in a different token than in training."""
+    warnings = []
+    for r in reports:
+        if r.boundary_tokens and r.boundary_tokens >= BOUNDARY_WARN_SHARE * max(r.trained_tokens, 1):
+            warnings.append(
+                f"{r.source}: {r.boundary_tokens} tokens straddle a trained/untrained boundary (the tokenizer merged "
+                "the end of the prompt with the start of the answer into one token). They are trained, and the "
+                "prompt tokenizes differently at inference. Fix: end the prompt with a separator the tokenizer "
+                "keeps apart (a newline or the template's end-of-turn token), or start answers with a space/newline "
+                "consistently."
+            )
+    return warnings
+
+
+def preprocess_stats(prepared: PreparedData, sequence_len: int) -> dict[str, Any]:
+    """Everything `preprocess` reports, JSON-ready."""
+    step = sequence_len / HISTOGRAM_BUCKETS
+    return {
+        "fingerprint": prepared.fingerprint,
+        "path": str(prepared.path),
+        "reused": prepared.reused,
+        "train_rows": len(prepared.train),
+        "val_rows": len(prepared.val) if prepared.val is not None else 0,
+        "sequence_len": sequence_len,
+        "histogram_edges": [round(step * i) for i in range(HISTOGRAM_BUCKETS + 1)],
+        "datasets": [
+            {**asdict(r), "trained_fraction": r.trained_tokens / r.tokens if r.tokens else 0.0}
+            for r in prepared.reports
+        ],
+        "warnings": boundary_warnings(prepared.reports),
     }
-    for name, value in rows.items():
-        table.add_row(name, *(str(value(r)) for r in prepared.reports))
+
+
+_TABLE_ROWS = {
+    "kind": lambda d: d["kind"],
+    "rows in": lambda d: d["rows_in"],
+    "dropped: invalid": lambda d: d["dropped_invalid"],
+    "dropped: too long": lambda d: d["dropped_too_long"],
+    "truncated": lambda d: d["truncated"],
+    "dropped: nothing trained": lambda d: d["dropped_nothing_trained"],
+    "dropped: duplicate": lambda d: d["dropped_duplicate"],
+    "rows out": lambda d: d["rows_out"],
+    "sampling_ratio (rows +/-)": lambda d: f"{d['sampling_ratio']:g} ({d['sampled']:+d})",
+    "→ train rows": lambda d: d["train_rows"],
+    "→ eval rows": lambda d: d["eval_rows"],
+    "tokens": lambda d: d["tokens"],
+    "trained tokens": lambda d: d["trained_tokens"],
+    "trained %": lambda d: f"{100 * d['trained_fraction']:.1f}",
+    "longest row (tokens)": lambda d: d["longest"],
+    "tokens across a mask boundary": lambda d: d["boundary_tokens"],
+}
+
+
+def summary_table(stats: dict[str, Any]) -> Table:
+    """One column per dataset, one row per count (reads well in an 80-column terminal)."""
+    state = "reused cache" if stats["reused"] else "built"
+    table = Table(title=f"prepared data {stats['fingerprint']} ({state})")
+    table.add_column("")
+    for d in stats["datasets"]:
+        table.add_column(d["source"], justify="right", overflow="fold")
+    for name, value in _TABLE_ROWS.items():
+        table.add_row(name, *(str(value(d)) for d in stats["datasets"]))
     return table
+
+
+def histogram_lines(stats: dict[str, Any], dataset: dict[str, Any]) -> list[str]:
+    """Token lengths of one dataset's kept rows as text bars, one per bucket of sequence_len / 8 tokens."""
+    counts, edges = dataset["length_histogram"], stats["histogram_edges"]
+    peak = max(counts, default=0) or 1
+    lines = [f"token lengths, {dataset['source']} ({dataset['rows_out']} rows):"]
+    for i, count in enumerate(counts):
+        bar = "█" * round(BAR_WIDTH * count / peak) if count else ""
+        lines.append(f"  {edges[i]:>6}-{edges[i + 1]:<6} {bar:<{BAR_WIDTH}} {count}")
+    return lines
+
+
+def print_report(console: Console, stats: dict[str, Any]) -> None:
+    """The table, the histograms, invalid-row reasons and warnings, then which cache was used."""
+    console.print(summary_table(stats))
+    for dataset in stats["datasets"]:
+        console.print("\n".join(histogram_lines(stats, dataset)), markup=False, highlight=False)
+        for reason in dataset["invalid_reasons"]:
+            console.print(f"  skipped invalid row: {reason}", markup=False, highlight=False)
+        if dataset["note"]:
+            console.print(f"  note: {dataset['note']}", markup=False, highlight=False)
+    for warning in stats["warnings"]:
+        console.print(Text("warning: ", style="yellow") + Text(warning), highlight=False)
+    state = "reused cache" if stats["reused"] else "built"
+    console.print(
+        f"{state} {stats['path']}: {stats['train_rows']} train rows, {stats['val_rows']} validation rows",
+        markup=False,
+        highlight=False,
+    )

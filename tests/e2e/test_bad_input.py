@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +73,54 @@ def test_hub_id_fails_offline_with_a_hint(tmp_path: Path, data: Path) -> None:
     config = _config(tmp_path, base_model="some-org/some-model-that-is-not-here")
     result = _run("preprocess", str(config), cwd=tmp_path)
     _assert_user_error(result, "some-org/some-model-that-is-not-here", "hint")
+
+
+BAD_ROWS = {
+    "missing field": (b'{"conversation": []}', "train.jsonl, row 3: missing field `messages`"),
+    "wrong role": (
+        b'{"messages": [{"role": "robot", "content": "x"}, {"role": "assistant", "content": "y"}]}',
+        "train.jsonl, row 3: message 0 has unknown role `robot`",
+    ),
+    "empty conversation": (b'{"messages": []}', "train.jsonl, row 3: `messages` is an empty conversation"),
+    "messages not a list": (b'{"messages": "hi"}', "train.jsonl, row 3: `messages` must be a list"),
+    "non-UTF-8 line": (b'{"messages": "caf\xe9"}', "train.jsonl, line 3: not valid UTF-8"),
+}
+
+
+def _with_bad_row(data: Path, bad: bytes) -> None:
+    lines = data.read_bytes().splitlines()
+    data.write_bytes(b"\n".join([*lines[:2], bad, *lines[2:]]) + b"\n")
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ROWS))
+def test_bad_row_stops_with_file_and_row(tmp_path: Path, data: Path, tiny_model_dir: Path, case: str) -> None:
+    bad, message = BAD_ROWS[case]
+    _with_bad_row(data, bad)
+    result = _run("preprocess", str(_config(tmp_path, base_model=str(tiny_model_dir))), cwd=tmp_path)
+    assert result.returncode == 1
+    _assert_user_error(result, message, "hint")
+
+
+def test_bad_rows_dropped_and_counted(tmp_path: Path, data: Path, tiny_model_dir: Path) -> None:
+    for bad, _ in BAD_ROWS.values():
+        _with_bad_row(data, bad)
+    config = _config(tmp_path, base_model=str(tiny_model_dir), invalid_rows="drop")
+    result = _run("preprocess", str(config), "--stats-json", str(tmp_path / "s.json"), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((tmp_path / "s.json").read_text())["datasets"][0]
+    assert (report["rows_in"], report["dropped_invalid"], report["rows_out"]) == (9, 5, 4)
+    assert "line 3: not valid UTF-8" in report["invalid_reasons"][0]  # source-level problems come first
+
+
+def test_unknown_split_value(tmp_path: Path, data: Path, tiny_model_dir: Path) -> None:
+    _with_bad_row(data, b'{"split": "dev", "messages": [{"role": "user", "content": "x"}]}')
+    result = _run("preprocess", str(_config(tmp_path, base_model=str(tiny_model_dir))), cwd=tmp_path)
+    _assert_user_error(result, "train.jsonl, row 3: field `split` is 'dev'")
+
+
+def test_hub_dataset_offline(tmp_path: Path, tiny_model_dir: Path) -> None:
+    config = _config(
+        tmp_path, base_model=str(tiny_model_dir), datasets=[{"path": "some-org/no-such-data", "type": "alpaca"}]
+    )
+    result = _run("preprocess", str(config), cwd=tmp_path)
+    _assert_user_error(result, "dataset `some-org/no-such-data`", "--local-dir")
