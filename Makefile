@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM ?= false
 QUICKSTART := examples/quickstart.yml
 QUICKSTART_TEST := examples/data/dates_test.jsonl
 
-.PHONY: install model quickstart test test-fast lint clean
+.PHONY: install model quickstart test test-fast lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,14 @@ test-fast: install
 
 
 lint: install
-	$(BIN)/ruff check hellbender tests examples
-	$(BIN)/ruff format --check hellbender tests examples
+	$(BIN)/ruff check hellbender tests examples bench
+	$(BIN)/ruff format --check hellbender tests examples bench
+
+bench: model  ## JSON results in bench/results/ (each with its baseline measured in the same run)
+	mkdir -p bench/results
+	$(BIN)/python bench/packing.py --out bench/results/packing.json
+	$(BIN)/python bench/preprocess.py --out bench/results/preprocess.json
+	$(BIN)/python bench/packed_training.py --out bench/results/packed_training.json
 
 clean:
 	rm -rf $(VENV) last_run_prepared model-out outputs

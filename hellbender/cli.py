@@ -79,7 +79,7 @@ def preprocess(
     stats_json: Annotated[Path | None, typer.Option("--stats-json", help="Also write the summary as JSON.")] = None,
 ) -> None:
     """Tokenize, mask and cache the datasets; show what will be trained and what was dropped, per dataset."""
-    from hellbender.data.inspect import preprocess_stats, print_report, show_examples
+    from hellbender.data.inspect import packing_summary, preprocess_stats, print_report, show_examples
     from hellbender.data.pipeline import prepare_data
     from hellbender.model.load import load_tokenizer
 
@@ -89,7 +89,9 @@ def preprocess(
     console = Console()
     if debug:
         show_examples(console, prepared, tokenizer, debug_num_examples)
-    stats = preprocess_stats(prepared, cfg.sequence_len)  # later stages (packing) add their section here
+    stats = preprocess_stats(prepared, cfg.sequence_len)
+    if cfg.sample_packing:
+        stats["packing"] = packing_summary(prepared.train, cfg)
     print_report(console, stats)
     if stats_json:
         stats_json.write_text(json.dumps(stats, indent=2))

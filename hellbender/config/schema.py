@@ -209,7 +209,9 @@ class DatasetConfig(BaseModel):
         default=None, description="Hub dataset revision (branch, tag or commit) to read; pins the cache key."
     )
     trust_remote_code: bool = Field(
-        default=False, description="Allow a hub dataset's loading script to run; default false."
+        default=False,
+        description="Accepted for Axolotl configs; has no effect (the datasets library no longer runs loading "
+        "scripts).",
     )
     sampling_ratio: float = Field(
         default=1.0,
@@ -405,7 +407,10 @@ class Config(BaseModel):
         "default false.",
     )
     dataset_processes: int | None = Field(
-        default=None, gt=0, description="Worker processes for tokenizing; empty = one per CPU core, at most 8."
+        default=None,
+        gt=0,
+        description="Worker processes for tokenizing; empty = one per CPU core (at most 8) for datasets over 10k rows, "
+        "else 1.",
     )
     invalid_rows: Literal["error", "drop"] = Field(
         default="error",

@@ -10,11 +10,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+import datasets
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from transformers import PreTrainedTokenizerBase
 
+from hellbender.config import Config
+from hellbender.data.loader import BatchPlan, packing_stats, row_lengths
 from hellbender.data.pipeline import PreparedData
 from hellbender.data.report import HISTOGRAM_BUCKETS, SourceReport
 from hellbender.data.tokenize import IGNORE_INDEX
@@ -124,6 +127,11 @@ def histogram_lines(stats: dict[str, Any], dataset: dict[str, Any]) -> list[str]
     return lines
 
 
+def packing_summary(train: datasets.Dataset, config: Config) -> dict[str, Any]:
+    """Epoch 0's packing of the training rows, as the run will pack them (same seed and knobs)."""
+    return asdict(packing_stats(row_lengths(train), BatchPlan.from_config(config), epoch=0))
+
+
 def print_report(console: Console, stats: dict[str, Any]) -> None:
     """The table, the histograms, invalid-row reasons and warnings, then which cache was used."""
     console.print(summary_table(stats))
@@ -135,6 +143,15 @@ def print_report(console: Console, stats: dict[str, Any]) -> None:
             console.print(f"  note: {dataset['note']}", markup=False, highlight=False)
     for warning in stats["warnings"]:
         console.print(Text("warning: ", style="yellow") + Text(warning), highlight=False)
+    if "packing" in stats:
+        packed = stats["packing"]
+        console.print(
+            f"packing (epoch 0): {packed['rows']} rows into {packed['bins']} bins of {stats['sequence_len']} tokens, "
+            f"{packed['mean_rows_per_bin']} rows per bin, efficiency {packed['efficiency']:.2%}, "
+            f"padding {packed['padding_fraction']:.2%}",
+            markup=False,
+            highlight=False,
+        )
     state = "reused cache" if stats["reused"] else "built"
     console.print(
         f"{state} {stats['path']}: {stats['train_rows']} train rows, {stats['val_rows']} validation rows",

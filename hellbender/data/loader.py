@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow.compute as pc
 import torch
 
+from hellbender.config import Config
 from hellbender.data.packing import PackingStats, pack_epoch
 
 # Rows per length-sorted chunk with group_by_length, in global batches: big enough to group well, small enough that
@@ -51,6 +52,62 @@ class BatchPlan:
     seed: int = 42
     group_size: int = 100_000
     max_per_bin: int = 200
+    world_size: int = 1  # processes sharing each global batch (group_by_length sorts within global batches)
+
+    @classmethod
+    def from_config(cls, config: Config, train: bool = True) -> BatchPlan:
+        """Training batches (shuffled, `micro_batch_size`) or evaluation ones (in order, `eval_batch_size`)."""
+        packing = config.sample_packing if train or config.eval_sample_packing is None else config.eval_sample_packing
+        return cls(
+            batch_size=config.micro_batch_size if train else (config.eval_batch_size or config.micro_batch_size),
+            sequence_len=config.sequence_len,
+            packing=packing,
+            group_by_length=config.group_by_length and train,
+            shuffle=train,
+            seed=config.seed,
+            group_size=config.sample_packing_group_size,
+            max_per_bin=config.sample_packing_bin_size,
+        )
+
+
+def plan_bins(lengths: np.ndarray, plan: BatchPlan, epoch: int) -> list[list[int]]:
+    """The epoch's units of batching in order: packed bins, or one row each (shuffled, maybe grouped by length)."""
+    if plan.packing:
+        return pack_epoch(
+            lengths,
+            plan.sequence_len,
+            seed=plan.seed,
+            epoch=epoch,
+            group_size=plan.group_size,
+            max_per_bin=plan.max_per_bin,
+            shuffle=plan.shuffle,
+        )
+    if not plan.shuffle:
+        return [[i] for i in range(len(lengths))]
+    rng = np.random.default_rng([plan.seed, epoch])
+    order = rng.permutation(len(lengths))
+    if plan.group_by_length:
+        order = _grouped_by_length(order, lengths, plan.batch_size * plan.world_size, rng)
+    return [[int(i)] for i in order]
+
+
+def _grouped_by_length(
+    order: np.ndarray, lengths: np.ndarray, global_batch: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Sort rows by length within chunks, then shuffle whole global batches: similar lengths share a batch."""
+    chunk = global_batch * _LENGTH_GROUP_BATCHES
+    parts = [order[i : i + chunk] for i in range(0, len(order), chunk)]
+    order = np.concatenate([p[np.argsort(-lengths[p], kind="stable")] for p in parts])
+    full = len(order) // global_batch * global_batch
+    batches = [order[i : i + global_batch] for i in range(0, full, global_batch)]
+    # only whole batches move, and a short remainder stays last: cutting the order later keeps every batch
+    return np.concatenate([*(batches[i] for i in rng.permutation(len(batches))), order[full:]])
+
+
+def packing_stats(lengths: np.ndarray, plan: BatchPlan, epoch: int = 0) -> PackingStats:
+    """How full the epoch's sequences are: packed bins, or (unpacked) one row per sequence_len slot."""
+    bins = plan_bins(lengths, plan, epoch) if plan.packing else [[i] for i in range(len(lengths))]
+    return PackingStats.of(bins, lengths, plan.sequence_len)
 
 
 class BatchLoader:
@@ -78,36 +135,7 @@ class BatchLoader:
         self.epoch = epoch
 
     def bins(self, epoch: int) -> list[list[int]]:
-        """The epoch's units of batching in order: packed bins, or one row each."""
-        plan = self.plan
-        if plan.packing:
-            return pack_epoch(
-                self.lengths,
-                plan.sequence_len,
-                seed=plan.seed,
-                epoch=epoch,
-                group_size=plan.group_size,
-                max_per_bin=plan.max_per_bin,
-                shuffle=plan.shuffle,
-            )
-        if not plan.shuffle:
-            return [[i] for i in range(len(self.lengths))]
-        rng = np.random.default_rng([plan.seed, epoch])
-        order = rng.permutation(len(self.lengths))
-        if plan.group_by_length:
-            order = self._grouped_by_length(order, rng)
-        return [[int(i)] for i in order]
-
-    def _grouped_by_length(self, order: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Sort rows by length within chunks, then shuffle whole global batches: similar lengths share a batch."""
-        global_batch = self.plan.batch_size * self.world_size
-        chunk = global_batch * _LENGTH_GROUP_BATCHES
-        parts = [order[i : i + chunk] for i in range(0, len(order), chunk)]
-        order = np.concatenate([p[np.argsort(-self.lengths[p], kind="stable")] for p in parts])
-        full = len(order) // global_batch * global_batch
-        batches = [order[i : i + global_batch] for i in range(0, full, global_batch)]
-        # only whole batches move, and a short remainder stays last: cutting the order later keeps every batch
-        return np.concatenate([*(batches[i] for i in rng.permutation(len(batches))), order[full:]])
+        return plan_bins(self.lengths, replace(self.plan, world_size=self.world_size), epoch)
 
     def _global_batches(self, epoch: int) -> list[list[list[int]]]:
         if self._cached is None or self._cached[0] != epoch:
@@ -123,8 +151,7 @@ class BatchLoader:
         return self.batches_in_epoch(self.epoch)
 
     def packing_stats(self, epoch: int = 0) -> PackingStats:
-        bins = self.bins(epoch) if self.plan.packing else [[i] for i in range(len(self.lengths))]
-        return PackingStats.of(bins, self.lengths, self.plan.sequence_len)
+        return packing_stats(self.lengths, self.plan, epoch)
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         start = self.rank * self.plan.batch_size

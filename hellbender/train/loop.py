@@ -144,24 +144,12 @@ def train_step(model: torch.nn.Module, window: list[dict], accelerator: Accelera
 
 def _loader(data, config: Config, accelerator: Accelerator, pad_id: int, attention: str, train: bool) -> BatchLoader:
     """This process's batches: packed bins when `sample_packing` (or `eval_sample_packing` for evaluation)."""
-    packing = config.sample_packing if train else config.eval_sample_packing
-    if packing is None:
-        packing = config.sample_packing
+    plan = BatchPlan.from_config(config, train)
     pad_to = config.sequence_len if config.pad_to_sequence_len else None
     collate = (
         PackedCollator(pad_id, pad_to=pad_to, flatten=attention in FLATTENED)
-        if packing
+        if plan.packing
         else PadCollator(pad_id, pad_to=pad_to)
-    )
-    plan = BatchPlan(
-        batch_size=config.micro_batch_size if train else (config.eval_batch_size or config.micro_batch_size),
-        sequence_len=config.sequence_len,
-        packing=packing,
-        group_by_length=config.group_by_length and train,
-        shuffle=train,
-        seed=config.seed,
-        group_size=config.sample_packing_group_size,
-        max_per_bin=config.sample_packing_bin_size,
     )
     return BatchLoader(
         data,
