@@ -5,7 +5,7 @@ Ours: `datasets.map` (batched) over the format + one fast-tokenizer call per bat
 the conversation prefix is rendered and tokenized before and after every assistant turn to find its trained span
 (quadratic in turns). Both must give the same labels; the JSON says for how many rows they do.
 
-    .venv/bin/python bench/preprocess.py [--rows 2000] [--chat-rows 100] [--out bench.json]
+    .venv/bin/python bench/preprocess.py [--rows 2000] [--chat-rows 400] [--out bench.json]
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def naive_chat(rows: list[dict[str, Any]], tokenizer) -> tuple[float, list[list[
     return time.perf_counter() - start, labels
 
 
-def compare(name: str, rows: list[dict[str, Any]], kind: str, naive, tokenizer) -> dict[str, Any]:
+def compare(name: str, rows: list[dict[str, Any]], kind: str, naive, tokenizer, turns: int = 1) -> dict[str, Any]:
     ours(rows[:8], kind, tokenizer), naive(rows[:8], tokenizer)  # warm-up: template compilation, first-call costs
     ours_s, ours_labels = ours(rows, kind, tokenizer)
     naive_s, naive_labels = naive(rows, tokenizer)
@@ -118,6 +118,9 @@ def compare(name: str, rows: list[dict[str, Any]], kind: str, naive, tokenizer) 
         "ours_tokens_per_s": round(tokens / ours_s),
         "naive_tokens_per_s": round(tokens / naive_s),
         "speedup": round(naive_s / ours_s, 2),
+        # per conversation turn: flat as turns grow = linear time (ours); rising = quadratic (naive)
+        "ours_us_per_turn": round(1e6 * ours_s / len(rows) / turns, 1),
+        "naive_us_per_turn": round(1e6 * naive_s / len(rows) / turns, 1),
         "rows_with_equal_labels": sum(a == b for a, b in zip(ours_labels, naive_labels)),
     }
 
@@ -125,7 +128,7 @@ def compare(name: str, rows: list[dict[str, Any]], kind: str, naive, tokenizer) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=2000, help="alpaca rows")
-    parser.add_argument("--chat-rows", type=int, default=100, help="chat rows per turn count")
+    parser.add_argument("--chat-rows", type=int, default=400, help="chat rows per turn count")
     parser.add_argument("--out", help="write the JSON here instead of stdout")
     args = parser.parse_args()
     datasets.disable_progress_bars()
@@ -133,7 +136,7 @@ def main() -> None:
     results = [compare("alpaca", alpaca_rows(args.rows), "alpaca", naive_alpaca, tokenizer)]
     for turns in TURN_SWEEP:
         rows = chat_rows(args.chat_rows, turns)
-        results.append(compare(f"chat-{turns}-turns", rows, "chat_template", naive_chat, tokenizer))
+        results.append(compare(f"chat-{turns}-turns", rows, "chat_template", naive_chat, tokenizer, turns))
     report = {"tokenizer": "SmolLM2-135M-Instruct", "cpu_count": os.cpu_count(), "results": results}
     text = json.dumps(report, indent=2)
     if args.out:

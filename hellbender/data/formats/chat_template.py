@@ -194,14 +194,22 @@ def _render(messages: list[dict[str, Any]], tools: Any, index: int, ctx: FormatC
         ) from None
 
 
+# (template, special tokens) -> generation header: it depends on the template only, not on the row, so it is rendered
+# once per template instead of twice per row (half the rendering time of short chats).
+_HEADERS: dict[tuple[str | None, str], str] = {}
+
+
 def _generation_prompt(index: int, ctx: FormatContext) -> str:
     """The text `add_generation_prompt` appends (the assistant header): where a trained assistant turn begins."""
-    probe = [{"role": "user", "content": "x"}]
-    try:
-        plain, prompted = _render(probe, None, index, ctx), _render(probe, None, index, ctx, prompt=True)
-    except (DataError, TypeError):  # a template that cannot render the probe has no known header
-        return ""
-    return prompted[len(plain) :] if prompted.startswith(plain) else ""
+    key = (ctx.chat_template, repr(sorted(ctx.tokenizer.special_tokens_map.items())))
+    if key not in _HEADERS:
+        probe = [{"role": "user", "content": "x"}]
+        try:
+            plain, prompted = _render(probe, None, index, ctx), _render(probe, None, index, ctx, prompt=True)
+        except (DataError, TypeError):  # a template that cannot render the probe has no known header
+            plain, prompted = "", ""
+        _HEADERS[key] = prompted[len(plain) :] if prompted.startswith(plain) else ""
+    return _HEADERS[key]
 
 
 def _end_of_turn(piece: str, ctx: FormatContext) -> tuple[int, int] | None:
