@@ -8,6 +8,7 @@ from hellbender.config import DatasetConfig
 from hellbender.data.formats import get_format
 from hellbender.data.formats.base import FormatContext
 from hellbender.data.tokenize import IGNORE_INDEX, tokenize_batch
+from tests.snapshot import expected_tokens as _expected
 
 SYSTEM = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
 
@@ -19,16 +20,6 @@ def _context(tokenizer, train_on_inputs: bool = False) -> FormatContext:
         train_on_inputs=train_on_inputs,
         chat_template=tokenizer.chat_template,
     )
-
-
-def _expected(tokenizer, pieces: list[tuple[str, bool]]) -> tuple[list[int], list[int]]:
-    """Independent computation: tokenize each hand-written piece on its own, mask the untrained ones."""
-    ids, labels = [], []
-    for text, trained in pieces:
-        piece = tokenizer(text, add_special_tokens=False)["input_ids"]
-        ids += piece
-        labels += piece if trained else [IGNORE_INDEX] * len(piece)
-    return ids, labels
 
 
 def _encode(fmt: str, row: dict, tokenizer, train_on_inputs: bool = False):

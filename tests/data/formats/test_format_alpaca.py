@@ -10,6 +10,8 @@ from hellbender.data.formats.alpaca import alpaca_prompt
 from hellbender.data.formats.base import FormatContext
 from hellbender.data.tokenize import IGNORE_INDEX, tokenize_batch
 from hellbender.errors import DataError
+from tests.snapshot import expected_tokens as _expected
+from tests.snapshot import trained_text as _trained_text
 
 NO_INPUT = "Below is an instruction that describes a task. Write a response that appropriately completes the request."
 WITH_INPUT = (
@@ -23,22 +25,8 @@ def _context(tokenizer, train_on_inputs: bool = False, bos_text: str = "", **key
     return FormatContext(tokenizer=tokenizer, dataset=dataset, train_on_inputs=train_on_inputs, bos_text=bos_text)
 
 
-def _expected(tokenizer, pieces: list[tuple[str, bool]]) -> tuple[list[int], list[int]]:
-    """Independent computation: tokenize each hand-written piece on its own, mask the untrained ones."""
-    ids, labels = [], []
-    for text, trained in pieces:
-        piece = tokenizer(text, add_special_tokens=False)["input_ids"]
-        ids += piece
-        labels += piece if trained else [IGNORE_INDEX] * len(piece)
-    return ids, labels
-
-
 def _encode(name: str, row: dict, ctx: FormatContext):
     return tokenize_batch([get_format(name)(row, 0, ctx)], ctx.tokenizer)[0]
-
-
-def _trained_text(tokenizer, got) -> str:
-    return tokenizer.decode([t for t, label in zip(got.input_ids, got.labels) if label != IGNORE_INDEX])
 
 
 ROW = {"instruction": "Name a colour.", "output": "Blue"}

@@ -15,6 +15,7 @@ from hellbender.data.formats import get_format
 from hellbender.data.formats.base import FormatContext
 from hellbender.data.tokenize import IGNORE_INDEX, tokenize_batch
 from hellbender.errors import DataError, HellbenderError
+from tests.snapshot import expected_tokens as _expected
 
 U, A, S, E = "<|im_start|>user\n", "<|im_start|>assistant\n", "<|im_start|>system\n", "<|im_end|>"
 SMOL_SYSTEM = S + "You are a helpful AI assistant named SmolLM, trained by Hugging Face" + E + "\n"
@@ -34,16 +35,6 @@ def _context(tokenizer, template: str = "chatml", train_on_inputs: bool = False,
         chat_template=NAMED_TEMPLATES.get(template, template),
         default_system_message=system,
     )
-
-
-def _expected(tokenizer, pieces: list[tuple[str, bool]]) -> tuple[list[int], list[int]]:
-    """Independent computation: tokenize each hand-written piece on its own, mask the untrained ones."""
-    ids, labels = [], []
-    for text, trained in pieces:
-        piece = tokenizer(text, add_special_tokens=False)["input_ids"]
-        ids += piece
-        labels += piece if trained else [IGNORE_INDEX] * len(piece)
-    return ids, labels
 
 
 def _check(tokenizer, row: dict, pieces: list[tuple[str, bool]], trained_text: str, **context):

@@ -9,21 +9,12 @@ from hellbender.data.formats import get_format
 from hellbender.data.formats.base import FormatContext
 from hellbender.data.tokenize import IGNORE_INDEX, tokenize_batch
 from hellbender.errors import DataError
+from tests.snapshot import expected_tokens as _expected
 
 
 def _context(tokenizer, train_on_inputs: bool = False, bos_text: str = "") -> FormatContext:
     dataset = DatasetConfig(path="test.jsonl", type="input_output")
     return FormatContext(tokenizer=tokenizer, dataset=dataset, train_on_inputs=train_on_inputs, bos_text=bos_text)
-
-
-def _expected(tokenizer, pieces: list[tuple[str, bool]]) -> tuple[list[int], list[int]]:
-    """Independent computation: tokenize each hand-written piece on its own, mask the untrained ones."""
-    ids, labels = [], []
-    for text, trained in pieces:
-        piece = tokenizer(text, add_special_tokens=False)["input_ids"]
-        ids += piece
-        labels += piece if trained else [IGNORE_INDEX] * len(piece)
-    return ids, labels
 
 
 def _encode(row: dict, ctx: FormatContext):

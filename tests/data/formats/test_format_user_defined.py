@@ -7,9 +7,11 @@ import pytest
 from hellbender.config import DatasetConfig, load_config
 from hellbender.data.formats import get_format
 from hellbender.data.formats.base import FormatContext
-from hellbender.data.tokenize import IGNORE_INDEX, tokenize_batch
+from hellbender.data.tokenize import tokenize_batch
 from hellbender.errors import ConfigError, DataError
 from tests.conftest import write_config
+from tests.snapshot import expected_tokens as _expected
+from tests.snapshot import trained_text as _trained_text
 
 SPEC = {
     "field_instruction": "question",
@@ -28,22 +30,8 @@ def _context(tokenizer, spec: dict | str, train_on_inputs: bool = False, bos_tex
     return FormatContext(tokenizer=tokenizer, dataset=dataset, train_on_inputs=train_on_inputs, bos_text=bos_text)
 
 
-def _expected(tokenizer, pieces: list[tuple[str, bool]]) -> tuple[list[int], list[int]]:
-    """Independent computation: tokenize each hand-written piece on its own, mask the untrained ones."""
-    ids, labels = [], []
-    for text, trained in pieces:
-        piece = tokenizer(text, add_special_tokens=False)["input_ids"]
-        ids += piece
-        labels += piece if trained else [IGNORE_INDEX] * len(piece)
-    return ids, labels
-
-
 def _encode(row: dict, ctx: FormatContext):
     return tokenize_batch([get_format(ctx.dataset.format_name)(row, 0, ctx)], ctx.tokenizer)[0]
-
-
-def _trained_text(tokenizer, got) -> str:
-    return tokenizer.decode([t for t, label in zip(got.input_ids, got.labels) if label != IGNORE_INDEX])
 
 
 @pytest.mark.parametrize(
