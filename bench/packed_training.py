@@ -20,6 +20,7 @@ import time
 import datasets
 import numpy as np
 import torch
+from accelerate import Accelerator
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from hellbender.data.collate import PackedCollator, PadCollator
@@ -46,26 +47,6 @@ SHAPES = {
 VOCAB = 49152
 
 
-class _Single:
-    """The members of `accelerate.Accelerator` that train_step uses, for one process without wrapping."""
-
-    num_processes = 1
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-
-    def reduce(self, tensor: torch.Tensor, reduction: str) -> torch.Tensor:
-        return tensor
-
-    def no_sync(self, model: torch.nn.Module):
-        import contextlib
-
-        return contextlib.nullcontext()
-
-    def backward(self, loss: torch.Tensor) -> None:
-        loss.backward()
-
-
 def _rows(count: int, sequence_len: int, median: float, seed: int) -> datasets.Dataset:
     rng = np.random.default_rng(seed)
     lengths = np.clip(rng.lognormal(np.log(median), 0.9, count).astype(int), 16, sequence_len)
@@ -76,7 +57,7 @@ def _rows(count: int, sequence_len: int, median: float, seed: int) -> datasets.D
 
 def _measure(model, loader: BatchLoader, steps: int, device: torch.device) -> dict:
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
-    accelerator = _Single(device)
+    accelerator = Accelerator(cpu=device.type == "cpu")
     batches = iter(loader)
     tokens = 0
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)

@@ -4,11 +4,11 @@ equal those of the same samples run one by one (fp32, every attention implementa
 
 from __future__ import annotations
 
-import contextlib
 import copy
 
 import pytest
 import torch
+from accelerate import Accelerator
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from hellbender.data.collate import PackedCollator, PadCollator
@@ -21,22 +21,6 @@ from tests.conftest import arithmetic_chats
 
 # flex_attention is absent on purpose: PyTorch has no flex-attention backward on CPU (it is checked on GPU).
 CPU_ATTENTION = ["sdpa", "eager"]
-
-
-class _OneProcess:
-    """The two Accelerator members train_step uses, for a single CPU process."""
-
-    device = torch.device("cpu")
-    num_processes = 1
-
-    def reduce(self, tensor: torch.Tensor, reduction: str) -> torch.Tensor:
-        return tensor
-
-    def no_sync(self, model):
-        return contextlib.nullcontext()
-
-    def backward(self, loss: torch.Tensor) -> None:
-        loss.backward()
 
 
 def _rows(tokenizer, count: int) -> list[dict]:
@@ -109,7 +93,7 @@ def test_twenty_steps_packed_follow_the_padded_loss_curve(tiny_model_dir, smollm
         for step in range(20):
             chunk = rows[(2 * step) % 40 : (2 * step) % 40 + 2]
             batch = collate([chunk] if name == "packed" else chunk)
-            loss, _ = train_step(model, [batch], _OneProcess())
+            loss, _ = train_step(model, [batch], Accelerator(cpu=True))
             optimizer.step()
             optimizer.zero_grad()
             curve.append(loss)
